@@ -1,0 +1,99 @@
+//! The command line: `guidebot <subcommand>`. One file per subcommand; this
+//! one holds the shared flags and the helpers that read dialogue files.
+
+mod chat;
+mod check;
+mod export;
+mod test;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::domain::dialogue::{Diagnostic, Library, load_library};
+
+/// guidebot: a step-by-step guide as a conversation, in Telegram or the terminal.
+#[derive(Debug, Parser)]
+#[command(name = "guidebot", version, about)]
+pub struct Args {
+    /// Folder of dialogue files (`*.yaml`).
+    #[arg(long, global = true, env = "GUIDEBOT_DIALOGUES", default_value = "dialogues")]
+    pub dialogues: PathBuf,
+    /// Folder where progress and notes are kept (created with mode 0700).
+    #[arg(long, global = true, env = "GUIDEBOT_DATA", default_value = "data")]
+    pub data: PathBuf,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Walk through a guide in the terminal (no Telegram token needed).
+    Chat(chat::ChatArgs),
+    /// Check dialogue files and report every problem as file:line:col.
+    Check(check::CheckArgs),
+    /// Run scenario files against the dialogues.
+    Test(test::TestArgs),
+    /// Print a user's case file (Markdown).
+    Export(export::ExportArgs),
+}
+
+/// Parses the command line and runs it.
+pub fn run() -> Result<ExitCode> {
+    let args = Args::parse();
+    match &args.command {
+        Cmd::Chat(a) => chat::run(&args, a),
+        Cmd::Check(a) => check::run(&args, a),
+        Cmd::Test(a) => test::run(&args, a),
+        Cmd::Export(a) => export::run(&args, a),
+    }
+}
+
+/// Every `*.yaml` file named, or directly inside a named folder (sorted), with its text.
+pub fn read_yaml(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("reading folder {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            anyhow::bail!("{} does not exist", p.display());
+        }
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+            Ok((f, text))
+        })
+        .collect()
+}
+
+/// Loads and checks the dialogues folder; problems become one error listing them all.
+pub fn load_dialogues(dir: &Path) -> Result<Library> {
+    let files = read_yaml(&[dir.to_path_buf()])?;
+    if files.is_empty() {
+        anyhow::bail!("no dialogue files (*.yaml) in {}; pass --dialogues DIR", dir.display());
+    }
+    load_library(&files).map_err(|d| anyhow::anyhow!("{}", report(&d)))
+}
+
+/// Diagnostics, one per line, and a count.
+pub fn report(diags: &[Diagnostic]) -> String {
+    let mut s: String = diags.iter().map(|d| format!("{d}\n")).collect();
+    s.push_str(&format!(
+        "{} problem{} found; fix them and run `guidebot check` again",
+        diags.len(),
+        if diags.len() == 1 { "" } else { "s" }
+    ));
+    s
+}

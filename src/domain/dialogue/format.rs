@@ -1,0 +1,234 @@
+//! The dialogue file format as Rust types: what `serde_yaml` reads a
+//! `dialogues/<guide>.<lang>.yaml` file into. `dialogues/README.md` documents it
+//! for authors; keep the two in step. Unknown keys are errors, so that a typo
+//! (`gotoo:`) is reported instead of silently ignored.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// One guide in one language: the whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuideFile {
+    /// Id shared by every translation of this guide.
+    pub guide: String,
+    /// Language of this file's texts (`zh`, `en`, …).
+    pub lang: String,
+    /// Shown in `/guides`, `/progress` and the case file.
+    pub title: String,
+    /// One line shown under the title in `/guides`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Marks the translation users get when their own language has none.
+    #[serde(default)]
+    pub default: bool,
+    /// First node.
+    pub start: String,
+    /// The guide's chapters, in order.
+    #[serde(default)]
+    pub stages: Vec<Stage>,
+    /// Every node, by id.
+    pub nodes: IndexMap<String, Node>,
+    /// Template of the case file (`/export`); a generic one is used when absent.
+    #[serde(default)]
+    pub export: Option<String>,
+    /// How reminders are timed for this guide.
+    #[serde(default)]
+    pub reminders: Option<ReminderSettings>,
+}
+
+/// A chapter of the guide.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub id: String,
+    pub title: String,
+}
+
+/// One step of the dialogue.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    /// Text shown on entering the node (a template).
+    #[serde(default)]
+    pub say: Option<String>,
+    /// Stage the node belongs to.
+    #[serde(default)]
+    pub stage: Option<String>,
+    /// Short name of the question for `/review` and the case file.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Literal values stored on entering, as written.
+    #[serde(default)]
+    pub set: IndexMap<String, serde_yaml::Value>,
+    /// Expressions evaluated on entering, after `set`, in order.
+    #[serde(default)]
+    pub compute: IndexMap<String, String>,
+    /// Appends a finished record to a list, after `compute`.
+    #[serde(default)]
+    pub append: Option<Append>,
+    /// Reminders scheduled on entering, after `append`.
+    #[serde(default)]
+    pub remind: Vec<Remind>,
+    /// Next node.
+    #[serde(default)]
+    pub goto: Option<String>,
+    /// The guide ends here.
+    #[serde(default)]
+    pub end: bool,
+    #[serde(default)]
+    pub choices: Option<Vec<Choice>>,
+    #[serde(default)]
+    pub ask: Option<Ask>,
+    #[serde(default)]
+    pub checklist: Option<Checklist>,
+    #[serde(default)]
+    pub branch: Option<Vec<Branch>>,
+}
+
+/// A button of a `choices` node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    pub label: String,
+    /// Where this choice leads; the node's own `goto` when absent.
+    #[serde(default)]
+    pub goto: Option<String>,
+    #[serde(default)]
+    pub set: IndexMap<String, serde_yaml::Value>,
+    #[serde(default)]
+    pub compute: IndexMap<String, String>,
+    /// The choice is shown only when this expression is true.
+    #[serde(default)]
+    pub when: Option<String>,
+}
+
+/// A typed answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ask {
+    /// Variable (dotted path allowed) the answer is saved to.
+    pub save: String,
+    #[serde(rename = "type")]
+    pub kind: AskType,
+    /// Smallest accepted value (length for text; `today` or a date for dates).
+    #[serde(default)]
+    pub min: Option<serde_yaml::Value>,
+    /// Largest accepted value.
+    #[serde(default)]
+    pub max: Option<serde_yaml::Value>,
+    /// Text shown when the answer does not parse or is out of range.
+    #[serde(default)]
+    pub invalid: Option<String>,
+    /// The question may be skipped (saves nothing, the guide goes on).
+    #[serde(default)]
+    pub optional: bool,
+    /// Numbers only: the answer must be a whole number.
+    #[serde(default)]
+    pub whole: bool,
+}
+
+/// The kinds of typed answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AskType {
+    Text,
+    Number,
+    Money,
+    Date,
+}
+
+/// Items the user ticks on and off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checklist {
+    /// Variable the list of ticked item ids is saved to.
+    pub save: String,
+    #[serde(default)]
+    pub items: Vec<Item>,
+    /// Items made from a list variable, one per element.
+    #[serde(default)]
+    pub items_from: Option<ItemsFrom>,
+    /// Label of the button that finishes the list.
+    pub done: String,
+}
+
+/// A fixed checklist item.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    pub id: String,
+    pub label: String,
+    #[serde(default)]
+    pub when: Option<String>,
+}
+
+/// Checklist items built from a list: `id` and `label` are templates that see `item`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemsFrom {
+    /// Expression giving the list.
+    pub list: String,
+    pub id: String,
+    pub label: String,
+}
+
+/// One arm of a `branch`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Branch {
+    #[serde(default)]
+    pub when: Option<String>,
+    pub goto: String,
+}
+
+/// Moves the record in `from` to the end of the list `to`, then clears `from`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Append {
+    pub to: String,
+    pub from: String,
+}
+
+/// A reminder scheduled when the node is entered.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Remind {
+    /// Stable id: scheduling the same id again replaces the earlier one.
+    pub id: String,
+    /// Expression giving the date (ISO) the reminder is about.
+    pub on: String,
+    /// Days before `on` to send it; the guide's default when absent.
+    #[serde(default)]
+    pub days_before: Option<u32>,
+    /// Text sent (a template; sees the variables at sending time).
+    pub say: String,
+    /// Only scheduled when this expression is true.
+    #[serde(default)]
+    pub when: Option<String>,
+    /// For reminders over a list: one reminder per element, `item` in scope.
+    #[serde(default)]
+    pub each: Option<String>,
+}
+
+/// Guide-wide reminder settings.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderSettings {
+    /// Days before a date to remind, when a `remind` entry gives none (default 1).
+    #[serde(default)]
+    pub days_before: Option<u32>,
+    /// Hour of day (0–23) reminders are sent at, in the user's time zone (default 9).
+    #[serde(default)]
+    pub hour: Option<u8>,
+    /// Time zone of users (default `Asia/Shanghai`).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+impl Node {
+    /// Whether the user must do something here (the engine stops and waits).
+    pub fn is_interactive(&self) -> bool {
+        self.choices.is_some() || self.ask.is_some() || self.checklist.is_some()
+    }
+}

@@ -1,0 +1,119 @@
+//! Dialogues: the file format, loading text into a [`Guide`] with every
+//! template compiled, and checking guides for authors' mistakes. Pure: callers
+//! read the files and hand over their text.
+
+pub mod check;
+pub mod diagnostic;
+pub mod format;
+pub mod load;
+pub mod spans;
+pub mod templates;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+pub use diagnostic::Diagnostic;
+pub use format::{GuideFile, Node};
+pub use load::{load_guide, load_library};
+use spans::Spans;
+use templates::Templates;
+
+/// One guide in one language, ready to run.
+#[derive(Debug)]
+pub struct Guide {
+    /// What the file says.
+    pub file: GuideFile,
+    /// Where it was read from (for messages).
+    pub path: PathBuf,
+    /// Positions of its keys and values (for messages).
+    pub spans: Spans,
+    /// Its compiled templates, named by their YAML path (`nodes.amount.say`).
+    pub templates: Templates,
+    stage_index: HashMap<String, usize>,
+}
+
+impl Guide {
+    /// The guide's id.
+    pub fn id(&self) -> &str {
+        &self.file.guide
+    }
+
+    /// The file's language.
+    pub fn lang(&self) -> &str {
+        &self.file.lang
+    }
+
+    /// The node called `id`.
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.file.nodes.get(id)
+    }
+
+    /// Position of a stage in the guide (0-based).
+    pub fn stage_index(&self, stage: &str) -> Option<usize> {
+        self.stage_index.get(stage).copied()
+    }
+
+    /// The first node, in file order, that belongs to `stage`.
+    pub fn first_node_of_stage(&self, stage: &str) -> Option<&str> {
+        self.file
+            .nodes
+            .iter()
+            .find(|(_, n)| n.stage.as_deref() == Some(stage))
+            .map(|(id, _)| id.as_str())
+    }
+}
+
+/// Every loaded guide, in every language.
+#[derive(Debug, Default)]
+pub struct Library {
+    guides: Vec<Guide>,
+}
+
+impl Library {
+    /// A library of `guides` (already checked for duplicates by the loader).
+    pub fn new(mut guides: Vec<Guide>) -> Library {
+        guides.sort_by(|a, b| (a.id(), a.lang()).cmp(&(b.id(), b.lang())));
+        Library { guides }
+    }
+
+    /// All guides, sorted by id then language.
+    pub fn guides(&self) -> &[Guide] {
+        &self.guides
+    }
+
+    /// Distinct guide ids, sorted.
+    pub fn guide_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.guides.iter().map(Guide::id).collect();
+        ids.dedup();
+        ids
+    }
+
+    /// Languages `guide` is available in.
+    pub fn langs(&self, guide: &str) -> Vec<&str> {
+        self.guides
+            .iter()
+            .filter(|g| g.id() == guide)
+            .map(Guide::lang)
+            .collect()
+    }
+
+    /// `guide` in `lang`, if that translation exists.
+    pub fn get(&self, guide: &str, lang: &str) -> Option<&Guide> {
+        self.guides
+            .iter()
+            .find(|g| g.id() == guide && g.lang() == lang)
+    }
+
+    /// The translation of `guide` marked `default: true`, else its first one.
+    pub fn default_of(&self, guide: &str) -> Option<&Guide> {
+        let mut all = self.guides.iter().filter(|g| g.id() == guide);
+        let first = all.clone().next();
+        all.find(|g| g.file.default).or(first)
+    }
+
+    /// `guide` in `lang` when it has that language, else its default translation.
+    pub fn pick(&self, guide: &str, lang: Option<&str>) -> Option<&Guide> {
+        lang.and_then(|l| self.get(guide, l))
+            .or_else(|| self.default_of(guide))
+    }
+}

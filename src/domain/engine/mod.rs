@@ -1,0 +1,13 @@
+//! The engine: `step(library, state, event, ctx) -> (state, output)`. Pure —
+//! no Telegram, no disk, no clock: today and now arrive in [`Ctx`].
+
+pub mod event;
+pub mod output;
+pub mod state;
+pub mod step;
+pub mod texts;
+
+pub use event::{Action, Command, Ctx, Event, Press, node_hash};
+pub use output::{Button, Document, Edit, Message, Output};
+pub use state::{Frame, Note, Pending, Reminder, UserState};
+pub use step::{due_reminders, step};

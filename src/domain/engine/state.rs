@@ -1,0 +1,81 @@
+//! What the engine remembers of one user between events. Serialised as a
+//! whole by the store; every field has a default so that records written by
+//! an older version still load.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::value::Vars;
+
+/// One user's progress, answers, notes and reminders.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserState {
+    /// Guide id the user is in.
+    pub guide: Option<String>,
+    /// Language chosen (or taken from the user's client).
+    pub lang: Option<String>,
+    /// Node the user is at (a question or an end); None before the guide starts.
+    pub node: Option<String>,
+    /// Stage of that node (or the last stage seen), kept for recovery when a node disappears.
+    pub stage: Option<String>,
+    pub vars: Vars,
+    /// Node id → the answer given there, as shown (for `/review` and the case file).
+    pub answers: BTreeMap<String, String>,
+    /// Questions shown so far, the current one last: what `/back` walks.
+    pub history: Vec<Frame>,
+    pub notes: Vec<Note>,
+    pub pending: Option<Pending>,
+    /// Grows each time a new step is shown; buttons carry it, so an old button is recognised.
+    pub seq: u32,
+    pub finished: bool,
+    pub first_name: String,
+    /// Reminder id → reminder.
+    pub reminders: BTreeMap<String, Reminder>,
+    /// Stages the user has reached (for statistics).
+    pub reached: BTreeSet<String>,
+}
+
+/// A question as it was when shown: going back restores it exactly.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Frame {
+    pub node: String,
+    pub stage: Option<String>,
+    pub vars: Vars,
+    pub answers: BTreeMap<String, String>,
+}
+
+/// What the next typed text or button means, when it is not an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Pending {
+    /// The next text is a note.
+    Note,
+    /// Waiting for yes/no before erasing everything.
+    ConfirmDelete,
+    /// Waiting for yes/no before starting over.
+    ConfirmRestart,
+}
+
+/// A note the user wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    /// Local time, `YYYY-MM-DD HH:MM`.
+    pub at: String,
+    pub text: String,
+    /// Stage the user was in.
+    pub stage: Option<String>,
+}
+
+/// A message the bot will send on a day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reminder {
+    /// Day to send it (ISO date, user's time zone).
+    pub send_on: String,
+    /// The date it is about.
+    pub about: String,
+    /// Text to send (markup).
+    pub text: String,
+    pub sent: bool,
+}

@@ -1,0 +1,1238 @@
+//! `step`: one event applied to one user's state. Pure: the guide, the state,
+//! the event and the context (today, now, the user's name) go in; the new
+//! state and what to show come out. Front ends and the store live elsewhere.
+
+use std::collections::BTreeMap;
+
+use minijinja::value::Value;
+
+use super::event::{Action, Command, Ctx, Event, Press, node_hash};
+use super::output::{Button, Document, Edit, Message, Output};
+use super::state::{Frame, Note, Pending, Reminder, UserState};
+use super::texts::{Ui, ui};
+use crate::domain::dates::{add_months, format_date, parse_date};
+use crate::domain::dialogue::format::{Ask, AskType, Node};
+use crate::domain::dialogue::{Guide, Library};
+use crate::domain::markup;
+use crate::domain::money::{format_money, parse_money, parse_number};
+use crate::domain::value::{Var, get_path, remove_path, set_path};
+
+/// How many questions `/back` can walk back through.
+const HISTORY_LIMIT: usize = 200;
+/// Automatic steps (messages, branches) one event may take before the engine stops a runaway loop.
+const HOP_LIMIT: usize = 200;
+/// Longest text answer or note kept.
+const TEXT_LIMIT: usize = 4000;
+
+/// Applies `event` to `state`.
+///
+/// # Example
+/// ```
+/// use guidebot::domain::dialogue::load_library;
+/// use guidebot::domain::engine::{step, Ctx, Event, UserState};
+/// let text = "guide: hi\nlang: en\ntitle: Hi\nstart: a\nnodes:\n  a:\n    say: Hello!\n    end: true\n";
+/// let lib = load_library(&[("hi.en.yaml".into(), text.into())]).unwrap();
+/// let ctx = Ctx {
+///     today: jiff::civil::date(2026, 11, 28),
+///     now: jiff::civil::date(2026, 11, 28).at(9, 0, 0, 0),
+///     first_name: None,
+///     lang_hint: None,
+/// };
+/// let (state, out) = step(&lib, &UserState::default(), &Event::Start, &ctx);
+/// assert_eq!(out.messages[0].text, "Hello!");
+/// assert_eq!(state.node.as_deref(), Some("a"));
+/// ```
+pub fn step(lib: &Library, state: &UserState, event: &Event, ctx: &Ctx) -> (UserState, Output) {
+    let mut run = Run {
+        lib,
+        guide: None,
+        st: state.clone(),
+        out: Output::default(),
+        ctx,
+        scope: None,
+    };
+    run.handle(event);
+    (run.st, run.out)
+}
+
+struct Run<'a> {
+    lib: &'a Library,
+    guide: Option<&'a Guide>,
+    st: UserState,
+    out: Output,
+    ctx: &'a Ctx,
+    /// Template context, rebuilt only after the variables change.
+    scope: Option<Value>,
+}
+
+/// A checklist item as shown: its id and label.
+struct ShownItem {
+    id: String,
+    label: String,
+}
+
+impl<'a> Run<'a> {
+    fn lang(&self) -> &str {
+        self.guide
+            .map(Guide::lang)
+            .or(self.st.lang.as_deref())
+            .or(self.ctx.lang_hint.as_deref())
+            .unwrap_or("en")
+    }
+
+    fn t(&self, key: Ui) -> &'static str {
+        ui(self.lang(), key)
+    }
+
+    fn handle(&mut self, event: &Event) {
+        if let Some(name) = &self.ctx.first_name {
+            self.st.first_name.clone_from(name);
+        }
+        if let Some(id) = self.st.guide.clone() {
+            self.guide = self.lib.pick(&id, self.st.lang.as_deref());
+            if self.guide.is_none() {
+                // The guide was removed: keep the notes, forget the rest.
+                self.st = UserState {
+                    notes: std::mem::take(&mut self.st.notes),
+                    first_name: std::mem::take(&mut self.st.first_name),
+                    seq: self.st.seq + 1,
+                    ..UserState::default()
+                };
+            }
+        }
+        if self.recover_stale_node() && !matches!(event, Event::Command(_)) {
+            return;
+        }
+        match event {
+            Event::Start => self.start(),
+            Event::Command(c) => self.command(c),
+            Event::Text(t) => match Command::parse(t) {
+                Some(c) => self.command(&c),
+                None => self.text(t),
+            },
+            Event::Press(p) => self.press(*p),
+        }
+    }
+
+    // ----- templates -------------------------------------------------------
+
+    fn scope(&mut self) -> Value {
+        if let Some(s) = &self.scope {
+            return s.clone();
+        }
+        let mut map: BTreeMap<String, Value> = self
+            .st
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_value()))
+            .collect();
+        map.insert(
+            "user".into(),
+            Value::from_iter([("first_name", Value::from(self.st.first_name.clone()))]),
+        );
+        map.insert("today".into(), Value::from(self.ctx.today.to_string()));
+        map.insert("now".into(), Value::from(self.ctx.now.strftime("%Y-%m-%d %H:%M").to_string()));
+        let v = Value::from(map);
+        self.scope = Some(v.clone());
+        v
+    }
+
+    fn with_item(&mut self, item: Value) -> Value {
+        let base = self.scope();
+        let mut map: BTreeMap<String, Value> = BTreeMap::new();
+        if let Ok(keys) = base.try_iter() {
+            for k in keys {
+                let v = base.get_item(&k).unwrap_or_default();
+                map.insert(k.to_string(), v);
+            }
+        }
+        map.insert("item".into(), item);
+        Value::from(map)
+    }
+
+    fn changed(&mut self) {
+        self.scope = None;
+    }
+
+    fn render_in(&mut self, name: &str, ctx: &Value) -> String {
+        let Some(g) = self.guide else { return String::new() };
+        match g.templates.render(name, ctx) {
+            Ok(s) => s.trim().to_owned(),
+            Err(e) => {
+                self.out.problems.push(format!("{}: `{name}` failed: {e}", g.path.display()));
+                String::new()
+            }
+        }
+    }
+
+    fn render(&mut self, name: &str) -> String {
+        let ctx = self.scope();
+        self.render_in(name, &ctx)
+    }
+
+    fn eval_in(&mut self, name: &str, ctx: &Value) -> Value {
+        let Some(g) = self.guide else { return Value::UNDEFINED };
+        match g.templates.eval(name, ctx) {
+            Ok(v) => v,
+            Err(e) => {
+                self.out.problems.push(format!("{}: `{name}` failed: {e}", g.path.display()));
+                Value::UNDEFINED
+            }
+        }
+    }
+
+    fn eval(&mut self, name: &str) -> Value {
+        let ctx = self.scope();
+        self.eval_in(name, &ctx)
+    }
+
+    fn holds(&mut self, name: &str) -> bool {
+        self.eval(name).is_true()
+    }
+
+    // ----- moving through the guide -----------------------------------------
+
+    fn node(&self, id: &str) -> Option<&'a Node> {
+        self.guide.and_then(|g| g.node(id))
+    }
+
+    fn current(&self) -> Option<(String, &'a Node)> {
+        let id = self.st.node.clone()?;
+        let node = self.node(&id)?;
+        Some((id, node))
+    }
+
+    /// Enters `id` and moves on through message and branch nodes until one waits for the user.
+    fn enter(&mut self, id: &str) {
+        let mut id = id.to_owned();
+        for _ in 0..HOP_LIMIT {
+            let Some(node) = self.node(&id) else {
+                self.out.problems.push(format!("node `{id}` does not exist"));
+                return;
+            };
+            if let Some(s) = &node.stage {
+                self.st.stage = Some(s.clone());
+                self.st.reached.insert(s.clone());
+            }
+            self.apply_entry(&id, node);
+            if let Some(arms) = &node.branch {
+                if node.say.is_some() {
+                    let text = self.render(&format!("nodes.{id}.say"));
+                    if !text.is_empty() {
+                        self.out.say(text);
+                    }
+                }
+                let mut next = None;
+                for (i, arm) in arms.iter().enumerate() {
+                    if arm.when.is_none() || self.holds(&format!("nodes.{id}.branch.{i}.when")) {
+                        next = Some(arm.goto.clone());
+                        break;
+                    }
+                }
+                match next {
+                    Some(n) => {
+                        id = n;
+                        continue;
+                    }
+                    None => {
+                        self.out.problems.push(format!("branch `{id}` had no matching entry"));
+                        return;
+                    }
+                }
+            }
+            if node.is_interactive() || node.end {
+                self.arrive(&id, node);
+                let msg = self.node_message(&id, node);
+                self.out.messages.push(msg);
+                return;
+            }
+            let text = self.render(&format!("nodes.{id}.say"));
+            if !text.is_empty() {
+                self.out.say(text);
+            }
+            match &node.goto {
+                Some(next) => id = next.clone(),
+                None => return,
+            }
+        }
+        self.out.problems.push(format!("stopped after {HOP_LIMIT} automatic steps at `{id}`"));
+    }
+
+    /// `set`, `compute`, `append`, `remind`, in that order.
+    fn apply_entry(&mut self, id: &str, node: &Node) {
+        for (k, v) in &node.set {
+            set_path(&mut self.st.vars, k, Var::from_yaml(v));
+        }
+        self.changed();
+        for k in node.compute.keys() {
+            let v = self.eval(&format!("nodes.{id}.compute.{k}"));
+            set_path(&mut self.st.vars, k, Var::from_value(&v));
+            self.changed();
+        }
+        if let Some(a) = &node.append {
+            let record = remove_path(&mut self.st.vars, &a.from).unwrap_or_default();
+            let mut list = match get_path(&self.st.vars, &a.to) {
+                Some(Var::List(l)) => l.clone(),
+                _ => Vec::new(),
+            };
+            list.push(record);
+            set_path(&mut self.st.vars, &a.to, Var::List(list));
+            self.changed();
+        }
+        for i in 0..node.remind.len() {
+            self.schedule(id, node, i);
+        }
+    }
+
+    fn schedule(&mut self, id: &str, node: &Node, i: usize) {
+        let r = &node.remind[i];
+        let p = format!("nodes.{id}.remind.{i}");
+        if r.when.is_some() && !self.holds(&format!("{p}.when")) {
+            return;
+        }
+        let items: Vec<Option<Value>> = if r.each.is_some() {
+            match self.eval(&format!("{p}.each")).try_iter() {
+                Ok(it) => it.map(Some).collect(),
+                Err(_) => Vec::new(),
+            }
+        } else {
+            vec![None]
+        };
+        let default_days = self
+            .guide
+            .and_then(|g| g.file.reminders.as_ref())
+            .and_then(|s| s.days_before)
+            .unwrap_or(1);
+        for item in items {
+            let ctx = match item {
+                Some(v) => self.with_item(v),
+                None => self.scope(),
+            };
+            let rid = self.render_in(&format!("{p}.id"), &ctx);
+            let on = self.eval_in(&format!("{p}.on"), &ctx).to_string();
+            let text = self.render_in(&format!("{p}.say"), &ctx);
+            let Ok(about) = on.parse::<jiff::civil::Date>() else {
+                self.out.problems.push(format!("reminder `{rid}` in `{id}`: `on` gave no date"));
+                continue;
+            };
+            let days = i64::from(r.days_before.unwrap_or(default_days));
+            let send_on = about.checked_sub(jiff::Span::new().days(days)).unwrap_or(about);
+            let sent = self
+                .st
+                .reminders
+                .get(&rid)
+                .is_some_and(|old| old.sent && old.about == about.to_string());
+            self.st.reminders.insert(
+                rid,
+                Reminder { send_on: send_on.to_string(), about: about.to_string(), text, sent },
+            );
+        }
+    }
+
+    /// The user now waits at `id`.
+    fn arrive(&mut self, id: &str, node: &Node) {
+        self.st.node = Some(id.to_owned());
+        self.st.seq = self.st.seq.wrapping_add(1);
+        self.st.finished = node.end;
+        self.st.pending = None;
+        self.st.history.push(Frame {
+            node: id.to_owned(),
+            stage: self.st.stage.clone(),
+            vars: self.st.vars.clone(),
+            answers: self.st.answers.clone(),
+        });
+        if self.st.history.len() > HISTORY_LIMIT {
+            let extra = self.st.history.len() - HISTORY_LIMIT;
+            self.st.history.drain(..extra);
+        }
+    }
+
+    fn press_for(&self, node: &str, action: Action) -> Press {
+        Press { seq: self.st.seq, node: node_hash(node), action }
+    }
+
+    fn button(&self, node: &str, label: impl Into<String>, action: Action) -> Button {
+        Button { label: label.into(), press: self.press_for(node, action) }
+    }
+
+    /// The question `id` with its buttons, as it stands now.
+    fn node_message(&mut self, id: &str, node: &Node) -> Message {
+        let text = self.render(&format!("nodes.{id}.say"));
+        let mut rows = Vec::new();
+        if let Some(choices) = &node.choices {
+            for (i, c) in choices.iter().enumerate() {
+                if c.when.is_some() && !self.holds(&format!("nodes.{id}.choices.{i}.when")) {
+                    continue;
+                }
+                let label = self.render(&format!("nodes.{id}.choices.{i}.label"));
+                rows.push(vec![self.button(id, label, Action::Choice(i as u16))]);
+            }
+        }
+        if let Some(ask) = &node.ask {
+            let mut row = Vec::new();
+            if let Some(v) = get_path(&self.st.vars, &ask.save).filter(|v| v.is_set()) {
+                let shown = self.show_value(ask, v);
+                row.push(self.button(id, format!("{}: {shown}", self.t(Ui::Keep)), Action::Keep));
+            }
+            if ask.optional {
+                row.push(self.button(id, self.t(Ui::Skip), Action::Skip));
+            }
+            if !row.is_empty() {
+                rows.push(row);
+            }
+        }
+        if let Some(cl) = &node.checklist {
+            let ticked = self.ticked(&cl.save);
+            for (i, item) in self.checklist_items(id, node).into_iter().enumerate() {
+                let mark = if ticked.contains(&item.id) { "✅" } else { "⬜" };
+                rows.push(vec![self.button(id, format!("{mark} {}", item.label), Action::Toggle(i as u16))]);
+            }
+            let done = self.render(&format!("nodes.{id}.checklist.done"));
+            rows.push(vec![self.button(id, done, Action::Done)]);
+        }
+        if node.end {
+            rows.push(vec![
+                self.button(id, self.t(Ui::StartOver), Action::Restart),
+                self.button(id, self.t(Ui::CaseFile), Action::Export),
+                self.button(id, self.t(Ui::Notes), Action::Notes),
+            ]);
+        }
+        Message { text, buttons: rows, typed: node.ask.is_some() }
+    }
+
+    fn show_current(&mut self) {
+        match self.current() {
+            Some((id, node)) => {
+                let msg = self.node_message(&id, node);
+                self.out.messages.push(msg);
+            }
+            None => self.start(),
+        }
+    }
+
+    fn checklist_items(&mut self, id: &str, node: &Node) -> Vec<ShownItem> {
+        let Some(cl) = &node.checklist else { return Vec::new() };
+        let mut out = Vec::new();
+        for (i, it) in cl.items.iter().enumerate() {
+            if it.when.is_some() && !self.holds(&format!("nodes.{id}.checklist.items.{i}.when")) {
+                continue;
+            }
+            let label = self.render(&format!("nodes.{id}.checklist.items.{i}.label"));
+            out.push(ShownItem { id: it.id.clone(), label });
+        }
+        if cl.items_from.is_some() {
+            let list = self.eval(&format!("nodes.{id}.checklist.items_from.list"));
+            let items: Vec<Value> = list.try_iter().map(|it| it.collect()).unwrap_or_default();
+            for item in items {
+                let ctx = self.with_item(item);
+                let item_id = markup::to_plain(&self.render_in(&format!("nodes.{id}.checklist.items_from.id"), &ctx));
+                let label = self.render_in(&format!("nodes.{id}.checklist.items_from.label"), &ctx);
+                out.push(ShownItem { id: item_id, label });
+            }
+        }
+        out
+    }
+
+    fn ticked(&self, save: &str) -> Vec<String> {
+        match get_path(&self.st.vars, save) {
+            Some(Var::List(items)) => items.iter().map(Var::display).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn show_value(&self, ask: &Ask, v: &Var) -> String {
+        match (ask.kind, v) {
+            (AskType::Money, v) => v.as_decimal().map(format_money).unwrap_or_else(|| v.display()),
+            (AskType::Date, Var::Str(s)) => s
+                .parse::<jiff::civil::Date>()
+                .map(|d| format_date(d, self.lang()))
+                .unwrap_or_else(|_| s.clone()),
+            _ => v.display(),
+        }
+    }
+
+    /// Moves on from the current node to `next` after an answer.
+    fn answered(&mut self, node_id: &str, answer: String, next: Option<String>, edit: bool) {
+        self.st.answers.insert(node_id.to_owned(), answer.clone());
+        if edit {
+            let question = self.render(&format!("nodes.{node_id}.say"));
+            self.out.edit = Some(Edit::Answered(format!("{question}\n\n→ {}", markup::escape(&answer))));
+        }
+        match next {
+            Some(n) => self.enter(&n),
+            None => self.show_current(),
+        }
+    }
+
+    fn recover_stale_node(&mut self) -> bool {
+        let Some(g) = self.guide else { return false };
+        let Some(node) = self.st.node.clone() else { return false };
+        if g.node(&node).is_some() {
+            return false;
+        }
+        let target = self
+            .st
+            .stage
+            .as_deref()
+            .and_then(|s| g.first_node_of_stage(s))
+            .unwrap_or(&g.file.start)
+            .to_owned();
+        self.st.history.retain(|f| g.node(&f.node).is_some());
+        self.st.pending = None;
+        self.out.say(self.t(Ui::GuideChanged));
+        self.enter(&target);
+        true
+    }
+
+    // ----- events ----------------------------------------------------------
+
+    fn start(&mut self) {
+        if self.guide.is_none() {
+            self.choose_guide();
+            return;
+        }
+        if self.st.node.is_none() {
+            self.begin();
+            return;
+        }
+        self.out.say(self.t(Ui::Resume));
+        self.show_current();
+    }
+
+    fn begin(&mut self) {
+        let Some(g) = self.guide else { return };
+        self.st.vars.clear();
+        self.st.answers.clear();
+        self.st.history.clear();
+        self.st.reminders.clear();
+        self.st.pending = None;
+        self.st.finished = false;
+        self.st.node = None;
+        self.changed();
+        self.enter(&g.file.start);
+    }
+
+    fn choose_guide(&mut self) {
+        let ids: Vec<&str> = self.lib.guide_ids();
+        match ids.as_slice() {
+            [] => self.out.say(self.t(Ui::NoGuides)),
+            [only] => self.select_guide(only),
+            many => {
+                self.st.seq = self.st.seq.wrapping_add(1);
+                let hint = self.st.lang.clone().or(self.ctx.lang_hint.clone());
+                let mut rows = Vec::new();
+                for (i, id) in many.iter().enumerate() {
+                    let Some(g) = self.lib.pick(id, hint.as_deref()) else { continue };
+                    rows.push(vec![self.button("", g.file.title.clone(), Action::Guide(i as u16))]);
+                }
+                let text = ui(hint.as_deref().unwrap_or("en"), Ui::PickGuide).to_owned();
+                self.out.messages.push(Message { text, buttons: rows, typed: false });
+            }
+        }
+    }
+
+    fn select_guide(&mut self, id: &str) {
+        let hint = self.st.lang.clone().or(self.ctx.lang_hint.clone());
+        self.guide = self.lib.pick(id, hint.as_deref());
+        let Some(g) = self.guide else { return };
+        self.st.guide = Some(id.to_owned());
+        self.st.lang = Some(g.lang().to_owned());
+        self.begin();
+    }
+
+    fn command(&mut self, c: &Command) {
+        if matches!(self.st.pending, Some(Pending::Note)) {
+            self.st.pending = None;
+        }
+        if self.guide.is_none() && !matches!(c, Command::Help | Command::Delete | Command::Notes | Command::Guides(Some(_))) {
+            self.choose_guide();
+            return;
+        }
+        match c {
+            Command::Start => self.start(),
+            Command::Back => self.back(),
+            Command::Restart => self.ask_restart(),
+            Command::Note(Some(text)) => self.add_note(text),
+            Command::Note(None) => {
+                self.st.pending = Some(Pending::Note);
+                self.out.say(self.t(Ui::NoteAsk));
+            }
+            Command::Notes => self.list_notes(),
+            Command::Progress => self.progress(),
+            Command::Export => self.export(),
+            Command::Delete => self.confirm(Pending::ConfirmDelete, Ui::ConfirmDelete),
+            Command::Review => self.review(),
+            Command::Help => self.out.say(self.t(Ui::Help)),
+            Command::Lang(arg) => self.choose_lang(arg.as_deref()),
+            Command::Guides(Some(id)) if self.lib.guide_ids().contains(&id.as_str()) => {
+                if self.st.guide.as_deref() == Some(id) {
+                    self.start();
+                } else {
+                    self.select_guide(id);
+                }
+            }
+            Command::Guides(_) => {
+                if self.lib.guide_ids().len() > 1 {
+                    self.choose_guide();
+                } else {
+                    self.start();
+                }
+            }
+            Command::Unknown(_) => self.out.say(self.t(Ui::UnknownCommand)),
+        }
+    }
+
+    fn confirm(&mut self, what: Pending, prompt: Ui) {
+        self.st.pending = Some(what);
+        self.st.seq = self.st.seq.wrapping_add(1);
+        let node = self.st.node.clone().unwrap_or_default();
+        let buttons = vec![vec![
+            self.button(&node, self.t(Ui::Yes), Action::Yes),
+            self.button(&node, self.t(Ui::No), Action::No),
+        ]];
+        self.out.messages.push(Message { text: self.t(prompt).to_owned(), buttons, typed: false });
+    }
+
+    fn ask_restart(&mut self) {
+        if self.st.answers.is_empty() {
+            self.restart();
+        } else {
+            self.confirm(Pending::ConfirmRestart, Ui::ConfirmRestart);
+        }
+    }
+
+    fn restart(&mut self) {
+        self.st.pending = None;
+        self.out.say(self.t(Ui::Restarted));
+        self.begin();
+    }
+
+    fn settle(&mut self, yes: bool) {
+        let Some(p) = self.st.pending.take() else { return self.show_current() };
+        match (p, yes) {
+            (Pending::ConfirmDelete, true) => {
+                let lang = self.lang().to_owned();
+                self.st = UserState::default();
+                self.out.erase = true;
+                self.out.say(ui(&lang, Ui::Deleted));
+            }
+            (Pending::ConfirmRestart, true) => self.restart(),
+            (Pending::ConfirmDelete, false) => {
+                self.out.say(self.t(Ui::DeleteKept));
+                self.show_current();
+            }
+            (Pending::ConfirmRestart, false) => {
+                self.out.say(self.t(Ui::RestartKept));
+                self.show_current();
+            }
+            (Pending::Note, _) => self.show_current(),
+        }
+    }
+
+    fn back(&mut self) {
+        if let Some(g) = self.guide {
+            self.st.history.retain(|f| g.node(&f.node).is_some());
+        }
+        if self.st.history.len() < 2 {
+            self.out.say(self.t(Ui::NothingBack));
+            self.show_current();
+            return;
+        }
+        self.st.history.pop();
+        let Some(f) = self.st.history.last().cloned() else { return };
+        self.st.node = Some(f.node);
+        self.st.stage = f.stage;
+        self.st.vars = f.vars;
+        self.st.answers = f.answers;
+        self.st.seq = self.st.seq.wrapping_add(1);
+        self.st.finished = false;
+        self.changed();
+        self.out.say(self.t(Ui::WentBack));
+        self.show_current();
+    }
+
+    fn add_note(&mut self, text: &str) {
+        let text: String = text.trim().chars().take(TEXT_LIMIT).collect();
+        if text.is_empty() {
+            self.out.say(self.t(Ui::NoteEmpty));
+            return;
+        }
+        self.st.notes.push(Note {
+            at: self.ctx.now.strftime("%Y-%m-%d %H:%M").to_string(),
+            text,
+            stage: self.st.stage.clone(),
+        });
+        self.out.say(self.t(Ui::NoteSaved));
+    }
+
+    fn stage_title(&self, stage: Option<&str>) -> Option<String> {
+        let g = self.guide?;
+        let s = stage?;
+        g.file.stages.iter().find(|x| x.id == s).map(|x| x.title.clone())
+    }
+
+    fn list_notes(&mut self) {
+        if self.st.notes.is_empty() {
+            self.out.say(self.t(Ui::NoNotes));
+            return;
+        }
+        let mut text = format!("**{}**", self.t(Ui::NotesTitle));
+        for n in &self.st.notes {
+            let stage = self.stage_title(n.stage.as_deref()).map(|s| format!(" · {s}")).unwrap_or_default();
+            text.push_str(&format!("\n\n_{}{}_\n{}", n.at, markup::escape(&stage), markup::escape(&n.text)));
+        }
+        self.out.say(text);
+    }
+
+    fn progress(&mut self) {
+        let Some(g) = self.guide else { return self.out.say(self.t(Ui::NoProgress)) };
+        let current = self.st.stage.as_deref().and_then(|s| g.stage_index(s));
+        let n = g.file.stages.len();
+        let mut text = format!("**{}** · {}", self.t(Ui::ProgressTitle), g.file.title);
+        if let Some(i) = current {
+            let label = if self.lang() == "zh" {
+                format!("第 {} 阶段，共 {n} 个阶段", i + 1)
+            } else {
+                format!("Stage {} of {n}", i + 1)
+            };
+            text.push_str(&format!("\n{label}"));
+        }
+        for (i, s) in g.file.stages.iter().enumerate() {
+            let mark = match current {
+                _ if self.st.finished => "✅",
+                Some(c) if i < c => "✅",
+                Some(c) if i == c => "▶️",
+                _ => "▫️",
+            };
+            let answered = g
+                .file
+                .nodes
+                .iter()
+                .filter(|(id, n)| n.stage.as_deref() == Some(&s.id) && self.st.answers.contains_key(*id))
+                .count();
+            let count = if answered > 0 { format!(" ({answered})") } else { String::new() };
+            text.push_str(&format!("\n{mark} {}{count}", s.title));
+        }
+        self.out.say(text);
+    }
+
+    fn choose_lang(&mut self, arg: Option<&str>) {
+        let Some(id) = self.st.guide.clone() else { return self.choose_guide() };
+        let langs: Vec<String> = self.lib.langs(&id).into_iter().map(str::to_owned).collect();
+        if langs.len() < 2 {
+            self.out.say(self.t(Ui::OneLanguage));
+            return;
+        }
+        if let Some(l) = arg.filter(|l| langs.iter().any(|x| x == l)) {
+            return self.set_lang(l);
+        }
+        self.st.seq = self.st.seq.wrapping_add(1);
+        let node = self.st.node.clone().unwrap_or_default();
+        let rows = langs
+            .iter()
+            .enumerate()
+            .map(|(i, l)| vec![self.button(&node, language_name(l), Action::Lang(i as u16))])
+            .collect();
+        self.out.messages.push(Message { text: self.t(Ui::PickLanguage).to_owned(), buttons: rows, typed: false });
+    }
+
+    fn set_lang(&mut self, lang: &str) {
+        let Some(id) = self.st.guide.clone() else { return };
+        self.st.lang = Some(lang.to_owned());
+        self.guide = self.lib.pick(&id, Some(lang));
+        self.st.seq = self.st.seq.wrapping_add(1);
+        self.out.say(self.t(Ui::LanguageSet));
+        self.show_current();
+    }
+
+    /// Questions answered so far, by stage then file order.
+    fn answered_nodes(&self) -> Vec<String> {
+        let Some(g) = self.guide else { return Vec::new() };
+        let mut ids: Vec<(usize, usize, String)> = g
+            .file
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, (id, n))| n.is_interactive() && self.st.answers.contains_key(*id))
+            .map(|(pos, (id, n))| {
+                let stage = n.stage.as_deref().and_then(|s| g.stage_index(s)).unwrap_or(usize::MAX);
+                (stage, pos, id.clone())
+            })
+            .collect();
+        ids.sort();
+        ids.into_iter().map(|(_, _, id)| id).collect()
+    }
+
+    /// Short name of a question: its `label`, else the first line of its text.
+    fn question_label(&mut self, id: &str) -> String {
+        if let Some(l) = self.node(id).and_then(|n| n.label.clone()) {
+            return l;
+        }
+        let text = markup::to_plain(&self.render(&format!("nodes.{id}.say")));
+        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+        let mut short: String = first.chars().take(40).collect();
+        if first.chars().count() > 40 {
+            short.push('…');
+        }
+        short
+    }
+
+    fn review(&mut self) {
+        let ids = self.answered_nodes();
+        if ids.is_empty() {
+            self.out.say(self.t(Ui::NothingToReview));
+            return;
+        }
+        self.st.seq = self.st.seq.wrapping_add(1);
+        let node = self.st.node.clone().unwrap_or_default();
+        let mut text = self.t(Ui::ReviewTitle).to_owned();
+        let mut rows = Vec::new();
+        let mut last_stage = None;
+        for (i, id) in ids.iter().enumerate() {
+            let label = self.question_label(id);
+            let stage = self.node(id).and_then(|n| n.stage.clone());
+            if stage != last_stage {
+                if let Some(t) = self.stage_title(stage.as_deref()) {
+                    text.push_str(&format!("\n\n**{t}**"));
+                }
+                last_stage = stage;
+            }
+            let answer = self.st.answers.get(id).cloned().unwrap_or_default();
+            text.push_str(&format!("\n• {}: {}", markup::escape(&label), markup::escape(&answer)));
+            rows.push(vec![self.button(&node, format!("{} · {label}", self.t(Ui::Change)), Action::Review(i as u16))]);
+        }
+        self.out.messages.push(Message { text, buttons: rows, typed: false });
+    }
+
+    fn export(&mut self) {
+        let Some(g) = self.guide else { return };
+        let content = self.case_file();
+        self.out.document = Some(Document {
+            filename: format!("{}-{}.md", g.id(), self.ctx.today),
+            content,
+        });
+        self.out.say(self.t(Ui::ExportReady));
+    }
+
+    /// The case file, Markdown.
+    pub(crate) fn case_file(&mut self) -> String {
+        let Some(g) = self.guide else { return String::new() };
+        let mut doc = format!(
+            "# {}\n\n_{}: {}_\n\n",
+            g.file.title,
+            self.t(Ui::Exported),
+            self.ctx.now.strftime("%Y-%m-%d %H:%M")
+        );
+        if g.file.export.is_some() {
+            let notes = Value::from(
+                self.st
+                    .notes
+                    .iter()
+                    .map(|n| Value::from_iter([("at", n.at.clone()), ("text", n.text.clone()), ("stage", n.stage.clone().unwrap_or_default())]))
+                    .collect::<Vec<_>>(),
+            );
+            let ctx = self.with_extra("notes", notes);
+            doc.push_str(&self.render_in("export", &ctx));
+            doc.push('\n');
+        } else {
+            doc.push_str(&self.default_case_body());
+        }
+        if !self.st.notes.is_empty() {
+            doc.push_str(&format!("\n## {}\n\n", self.t(Ui::NotesTitle)));
+            for n in self.st.notes.clone() {
+                let stage = self.stage_title(n.stage.as_deref()).map(|s| format!(" ({s})")).unwrap_or_default();
+                doc.push_str(&format!("- {}{}: {}\n", n.at, stage, markup::escape(&n.text)));
+            }
+        }
+        doc
+    }
+
+    fn with_extra(&mut self, key: &str, v: Value) -> Value {
+        let base = self.scope();
+        let mut map: BTreeMap<String, Value> = BTreeMap::new();
+        if let Ok(keys) = base.try_iter() {
+            for k in keys {
+                map.insert(k.to_string(), base.get_item(&k).unwrap_or_default());
+            }
+        }
+        map.insert(key.to_owned(), v);
+        Value::from(map)
+    }
+
+    fn default_case_body(&mut self) -> String {
+        let Some(g) = self.guide else { return String::new() };
+        let mut body = String::new();
+        let mut last_stage: Option<Option<String>> = None;
+        for id in self.answered_nodes() {
+            let Some(node) = self.node(&id) else { continue };
+            if last_stage.as_ref() != Some(&node.stage) {
+                let title = self.stage_title(node.stage.as_deref()).unwrap_or_else(|| self.t(Ui::Answers).to_owned());
+                body.push_str(&format!("\n## {title}\n\n"));
+                last_stage = Some(node.stage.clone());
+            }
+            let label = self.question_label(&id);
+            if let Some(cl) = &node.checklist {
+                body.push_str(&format!("**{}**\n\n", markup::escape(&label)));
+                let ticked = self.ticked(&cl.save);
+                for item in self.checklist_items(&id, node) {
+                    let mark = if ticked.contains(&item.id) { "x" } else { " " };
+                    body.push_str(&format!("- [{mark}] {}\n", item.label));
+                }
+                body.push('\n');
+            } else {
+                let answer = self.st.answers.get(&id).cloned().unwrap_or_default();
+                body.push_str(&format!("- **{}**: {}\n", markup::escape(&label), markup::escape(&answer)));
+            }
+        }
+        let _ = g;
+        body
+    }
+
+    fn press(&mut self, p: Press) {
+        if p.seq != self.st.seq {
+            return self.stale();
+        }
+        match p.action {
+            Action::Yes | Action::No => {
+                if self.st.pending.is_none() {
+                    return self.stale();
+                }
+                self.settle(p.action == Action::Yes);
+            }
+            Action::Guide(i) => {
+                let ids: Vec<String> = self.lib.guide_ids().into_iter().map(str::to_owned).collect();
+                match ids.get(usize::from(i)) {
+                    Some(id) => self.select_guide(id),
+                    None => self.stale(),
+                }
+            }
+            Action::Lang(i) => {
+                let Some(id) = self.st.guide.clone() else { return self.stale() };
+                let langs: Vec<String> = self.lib.langs(&id).into_iter().map(str::to_owned).collect();
+                match langs.get(usize::from(i)) {
+                    Some(l) => self.set_lang(l),
+                    None => self.stale(),
+                }
+            }
+            Action::Review(i) => match self.answered_nodes().get(usize::from(i)).cloned() {
+                Some(id) => self.enter(&id),
+                None => self.stale(),
+            },
+            Action::Restart => self.ask_restart(),
+            Action::Export => self.export(),
+            Action::Notes => self.list_notes(),
+            Action::Choice(_) | Action::Toggle(_) | Action::Done | Action::Keep | Action::Skip => {
+                let Some((id, node)) = self.current() else { return self.stale() };
+                if node_hash(&id) != p.node {
+                    return self.stale();
+                }
+                self.act(&id, node, p.action);
+            }
+        }
+    }
+
+    fn stale(&mut self) {
+        self.out.say(self.t(Ui::Stale));
+        match self.st.pending {
+            Some(Pending::ConfirmDelete) => self.confirm(Pending::ConfirmDelete, Ui::ConfirmDelete),
+            Some(Pending::ConfirmRestart) => self.confirm(Pending::ConfirmRestart, Ui::ConfirmRestart),
+            _ => self.show_current(),
+        }
+    }
+
+    /// A button of the current node.
+    fn act(&mut self, id: &str, node: &'a Node, action: Action) {
+        match action {
+            Action::Choice(i) => self.choose(id, node, usize::from(i), true),
+            Action::Toggle(i) => {
+                if self.toggle(id, node, usize::from(i)) {
+                    let msg = self.node_message(id, node);
+                    self.out.edit = Some(Edit::Replace(msg));
+                } else {
+                    self.stale();
+                }
+            }
+            Action::Done => self.finish_checklist(id, node, true),
+            Action::Keep => {
+                let Some(ask) = &node.ask else { return self.stale() };
+                let Some(v) = get_path(&self.st.vars, &ask.save).filter(|v| v.is_set()).cloned() else {
+                    return self.stale();
+                };
+                let shown = self.show_value(ask, &v);
+                self.answered(id, shown, node.goto.clone(), true);
+            }
+            Action::Skip => {
+                let Some(ask) = node.ask.as_ref().filter(|a| a.optional) else { return self.stale() };
+                remove_path(&mut self.st.vars, &ask.save);
+                self.changed();
+                self.answered(id, "—".into(), node.goto.clone(), true);
+            }
+            _ => self.stale(),
+        }
+    }
+
+    fn choose(&mut self, id: &str, node: &'a Node, i: usize, edit: bool) {
+        let Some(c) = node.choices.as_ref().and_then(|c| c.get(i)) else { return self.stale() };
+        if c.when.is_some() && !self.holds(&format!("nodes.{id}.choices.{i}.when")) {
+            return self.stale();
+        }
+        let label = markup::to_plain(&self.render(&format!("nodes.{id}.choices.{i}.label")));
+        if edit {
+            let question = self.render(&format!("nodes.{id}.say"));
+            self.out.edit = Some(Edit::Answered(format!("{question}\n\n→ {}", markup::escape(&label))));
+        }
+        for (k, v) in &c.set {
+            set_path(&mut self.st.vars, k, Var::from_yaml(v));
+        }
+        self.changed();
+        for k in c.compute.keys() {
+            let v = self.eval(&format!("nodes.{id}.choices.{i}.compute.{k}"));
+            set_path(&mut self.st.vars, k, Var::from_value(&v));
+            self.changed();
+        }
+        let next = c.goto.clone().or_else(|| node.goto.clone());
+        self.answered(id, label, next, false);
+    }
+
+    fn toggle(&mut self, id: &str, node: &'a Node, i: usize) -> bool {
+        let Some(cl) = &node.checklist else { return false };
+        let items = self.checklist_items(id, node);
+        let Some(item) = items.get(i) else { return false };
+        let mut ticked = self.ticked(&cl.save);
+        if let Some(pos) = ticked.iter().position(|t| *t == item.id) {
+            ticked.remove(pos);
+        } else {
+            ticked.push(item.id.clone());
+        }
+        set_path(&mut self.st.vars, &cl.save, Var::List(ticked.into_iter().map(Var::Str).collect()));
+        self.changed();
+        true
+    }
+
+    fn finish_checklist(&mut self, id: &str, node: &'a Node, edit: bool) {
+        let Some(cl) = &node.checklist else { return self.stale() };
+        let ticked = self.ticked(&cl.save);
+        set_path(&mut self.st.vars, &cl.save, Var::List(ticked.iter().cloned().map(Var::Str).collect()));
+        self.changed();
+        let labels: Vec<String> = self
+            .checklist_items(id, node)
+            .into_iter()
+            .filter(|it| ticked.contains(&it.id))
+            .map(|it| markup::to_plain(&it.label))
+            .collect();
+        let answer = if labels.is_empty() { "—".to_owned() } else { labels.join(", ") };
+        if edit {
+            let msg = self.node_message(id, node);
+            self.out.edit = Some(Edit::Answered(format!("{}\n\n→ {}", msg.text, markup::escape(&answer))));
+        }
+        self.answered(id, answer, node.goto.clone(), false);
+    }
+
+    fn text(&mut self, raw: &str) {
+        let text = raw.trim();
+        match self.st.pending {
+            Some(Pending::Note) => {
+                self.st.pending = None;
+                self.add_note(text);
+                if !self.st.notes.is_empty() {
+                    self.show_current();
+                }
+                return;
+            }
+            Some(p @ (Pending::ConfirmDelete | Pending::ConfirmRestart)) => {
+                match yes_no(text) {
+                    Some(answer) => self.settle(answer),
+                    None => {
+                        let prompt = if p == Pending::ConfirmDelete { Ui::ConfirmDelete } else { Ui::ConfirmRestart };
+                        self.confirm(p, prompt);
+                    }
+                }
+                return;
+            }
+            None => {}
+        }
+        let Some((id, node)) = self.current() else { return self.start() };
+        if let Some(ask) = &node.ask {
+            return self.typed_answer(&id, node, ask, text);
+        }
+        if node.choices.is_some() {
+            let msg = self.node_message(&id, node);
+            match find_button(&msg, text) {
+                Some(Action::Choice(i)) => self.choose(&id, node, usize::from(i), false),
+                _ => {
+                    self.out.say(self.t(Ui::PickOne));
+                    self.out.messages.push(msg);
+                }
+            }
+            return;
+        }
+        if node.checklist.is_some() {
+            let msg = self.node_message(&id, node);
+            match find_button(&msg, text) {
+                Some(Action::Toggle(i)) => {
+                    self.toggle(&id, node, usize::from(i));
+                    self.show_current();
+                }
+                Some(Action::Done) => self.finish_checklist(&id, node, false),
+                _ => {
+                    self.out.say(self.t(Ui::ChecklistHint));
+                    self.out.messages.push(msg);
+                }
+            }
+            return;
+        }
+        if node.end {
+            let msg = self.node_message(&id, node);
+            if let Some(a) = find_button(&msg, text) {
+                return self.act_end(a);
+            }
+            self.out.say(self.t(Ui::EndHint));
+        }
+    }
+
+    fn act_end(&mut self, a: Action) {
+        match a {
+            Action::Restart => self.ask_restart(),
+            Action::Export => self.export(),
+            Action::Notes => self.list_notes(),
+            _ => self.out.say(self.t(Ui::EndHint)),
+        }
+    }
+
+    fn typed_answer(&mut self, id: &str, node: &'a Node, ask: &Ask, text: &str) {
+        let msg = self.node_message(id, node);
+        if let Some(a @ (Action::Keep | Action::Skip)) = find_button(&msg, text) {
+            return self.act(id, node, a);
+        }
+        match self.parse_answer(ask, text) {
+            Ok((value, shown)) => {
+                set_path(&mut self.st.vars, &ask.save, value);
+                self.changed();
+                self.answered(id, shown, node.goto.clone(), false);
+            }
+            Err(default) => {
+                let invalid = if ask.invalid.is_some() {
+                    self.render(&format!("nodes.{id}.ask.invalid"))
+                } else {
+                    default
+                };
+                self.out.say(invalid);
+                self.out.messages.push(msg);
+            }
+        }
+    }
+
+    /// The typed value and how to show it, or the default message for a bad answer.
+    fn parse_answer(&self, ask: &Ask, text: &str) -> Result<(Var, String), String> {
+        let bound = |v: &Option<serde_yaml::Value>| -> Option<String> {
+            v.as_ref().map(|v| match v {
+                serde_yaml::Value::String(s) => s.clone(),
+                other => serde_yaml::to_string(other).unwrap_or_default().trim().to_owned(),
+            })
+        };
+        let (min, max) = (bound(&ask.min), bound(&ask.max));
+        match ask.kind {
+            AskType::Money | AskType::Number => {
+                let parse = |s: &str| if ask.kind == AskType::Money { parse_money(s) } else { parse_number(s) };
+                let bad = if ask.kind == AskType::Money { Ui::BadMoney } else { Ui::BadNumber };
+                let Some(d) = parse(text) else { return Err(self.t(bad).to_owned()) };
+                if ask.whole && !d.fract().is_zero() {
+                    return Err(self.t(Ui::BadWhole).to_owned());
+                }
+                let show = |d| if ask.kind == AskType::Money { format_money(d) } else { Var::number(d).display() };
+                if let Some(m) = min.as_deref().and_then(parse).filter(|m| d < *m) {
+                    return Err(format!("{}: {}.", self.t(Ui::TooSmall), show(m)));
+                }
+                if let Some(m) = max.as_deref().and_then(parse).filter(|m| d > *m) {
+                    return Err(format!("{}: {}.", self.t(Ui::TooLarge), show(m)));
+                }
+                Ok((Var::number(d), show(d)))
+            }
+            AskType::Date => {
+                let today = self.ctx.today;
+                let Some(d) = parse_date(text, today) else { return Err(self.t(Ui::BadDate).to_owned()) };
+                let as_date = |s: &str| if s == "today" { Some(today) } else { s.parse::<jiff::civil::Date>().ok() };
+                let lang = self.lang();
+                if let Some(m) = min.as_deref().and_then(as_date).filter(|m| d < *m) {
+                    return Err(format!("{}: {}.", self.t(Ui::TooSmall), format_date(m, lang)));
+                }
+                if let Some(m) = max.as_deref().and_then(as_date).filter(|m| d > *m) {
+                    return Err(format!("{}: {}.", self.t(Ui::TooLarge), format_date(m, lang)));
+                }
+                Ok((Var::Str(d.to_string()), format_date(d, lang)))
+            }
+            AskType::Text => {
+                let len = text.chars().count();
+                if len == 0 {
+                    return Err(self.t(Ui::BadText).to_owned());
+                }
+                let min_len = min.and_then(|m| m.parse::<usize>().ok()).unwrap_or(1);
+                let max_len = max.and_then(|m| m.parse::<usize>().ok()).unwrap_or(TEXT_LIMIT);
+                if len < min_len {
+                    return Err(format!("{}: {min_len}.", self.t(Ui::TooShort)));
+                }
+                if len > max_len {
+                    return Err(format!("{}: {max_len}.", self.t(Ui::TooLong)));
+                }
+                Ok((Var::Str(text.to_owned()), text.to_owned()))
+            }
+        }
+    }
+}
+
+/// The button a typed text names: its number in the message (1-based) or its label.
+fn find_button(msg: &Message, text: &str) -> Option<Action> {
+    let buttons: Vec<&Button> = msg.buttons.iter().flatten().collect();
+    if let Ok(n) = text.trim().parse::<usize>() {
+        if !msg.typed {
+            return buttons.get(n.checked_sub(1)?).map(|b| b.press.action);
+        }
+    }
+    let wanted = normalise(text);
+    buttons
+        .iter()
+        .find(|b| {
+            let label = normalise(&markup::to_plain(&b.label));
+            let bare = label.trim_start_matches(['✅', '⬜']).trim();
+            // "Keep: ¥3,500.00" is also pressed by typing "keep".
+            let head = label.split(':').next().unwrap_or("").trim();
+            label == wanted || bare == wanted || head == wanted
+        })
+        .map(|b| b.press.action)
+}
+
+fn normalise(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+fn yes_no(text: &str) -> Option<bool> {
+    match normalise(text).as_str() {
+        "yes" | "y" | "是" | "确定" | "好" | "对" => Some(true),
+        "no" | "n" | "否" | "不" | "取消" | "不要" => Some(false),
+        _ => None,
+    }
+}
+
+fn language_name(code: &str) -> String {
+    match code {
+        "zh" => "中文".into(),
+        "en" => "English".into(),
+        other => other.to_owned(),
+    }
+}
+
+/// Reminders whose day has come (`send_on <= today`) and that were not sent yet.
+pub fn due_reminders(state: &UserState, today: jiff::civil::Date) -> Vec<(String, Reminder)> {
+    state
+        .reminders
+        .iter()
+        .filter(|(_, r)| !r.sent && r.send_on.parse::<jiff::civil::Date>().is_ok_and(|d| d <= today))
+        .map(|(id, r)| (id.clone(), r.clone()))
+        .collect()
+}
+
+/// Keeps `add_months` reachable for doc links; used by guides through templates.
+#[allow(dead_code)]
+fn _uses(d: jiff::civil::Date) -> jiff::civil::Date {
+    add_months(d, 0)
+}

@@ -1,0 +1,10 @@
+//! The pure core: dialogue format, engine, scenarios and the small value
+//! types they share. Nothing here does I/O, awaits, or reads the clock.
+
+pub mod dates;
+pub mod dialogue;
+pub mod engine;
+pub mod markup;
+pub mod money;
+pub mod scenario;
+pub mod value;

@@ -1,0 +1,669 @@
+//! Amounts of money in yuan: reading what a user types (`¥3,500`, `3.5万`,
+//! `３５００元`), showing amounts back (`¥3,500.00`), and splitting a debt
+//! into monthly installments.
+//!
+//! Money is always a [`Decimal`], never a float, and installments are
+//! computed in whole cents so that they add up exactly. This module does no
+//! I/O and never reads the clock: due dates are derived from a first due
+//! date the caller passes in.
+
+use jiff::civil::Date;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::domain::dates::add_months;
+
+/// Reads an amount of money typed by a user.
+///
+/// Accepts plain or comma-grouped numbers (`3500`, `3,500.50`), a currency
+/// sign or code before (`¥`, `￥`, `RMB`), `元` after, `万` or `万元` for
+/// ten thousands (`3.5万` is 35000), full-width digits and punctuation
+/// (`３，５００．５０`) and surrounding spaces.
+///
+/// Gives `None` for anything else: empty or negative input, more than two
+/// decimal places in the resulting amount, misplaced commas (`3,50`),
+/// letters, two numbers, or amounts too large for a [`Decimal`]. The result
+/// has at most two decimal places. Never panics.
+///
+/// # Example
+///
+/// ```
+/// use guidebot::domain::money::parse_money;
+/// use rust_decimal::Decimal;
+///
+/// assert_eq!(parse_money("￥3,500.50"), Some(Decimal::new(350050, 2)));
+/// assert_eq!(parse_money("3.5万"), Some(Decimal::from(35000)));
+/// assert_eq!(parse_money("3,50"), None);
+/// ```
+pub fn parse_money(input: &str) -> Option<Decimal> {
+    let folded = fold_width(input);
+    let mut s = folded.trim();
+    if let Some(rest) = s.strip_prefix('¥') {
+        s = rest.trim_start();
+    } else if s.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("rmb")) {
+        s = s[3..].trim_start();
+    }
+    let mut wan = false;
+    if let Some(rest) = s.strip_suffix("万元").or_else(|| s.strip_suffix('万')) {
+        s = rest.trim_end();
+        wan = true;
+    } else if let Some(rest) = s.strip_suffix('元') {
+        s = rest.trim_end();
+    }
+    let (mut mantissa, mut scale) = parse_unsigned(s)?;
+    if wan {
+        // 万 is 10^4: move the decimal point instead of multiplying, so
+        // that `1.2345万` stays exact.
+        if scale >= 4 {
+            scale -= 4;
+        } else {
+            mantissa = mantissa.checked_mul(10u128.pow(4 - scale))?;
+            scale = 0;
+        }
+    }
+    if scale > 2 {
+        return None;
+    }
+    Decimal::try_from_i128_with_scale(i128::try_from(mantissa).ok()?, scale).ok()
+}
+
+/// Reads a plain number: an optional sign, digits with optional comma
+/// thousands separators and decimals, full-width forms allowed, and
+/// optionally one trailing unit word among `个月`, `月`, `months`, `month`
+/// and `期` (so `6个月` gives 6).
+///
+/// # Example
+///
+/// ```
+/// use guidebot::domain::money::parse_number;
+/// use rust_decimal::Decimal;
+///
+/// assert_eq!(parse_number("6个月"), Some(Decimal::from(6)));
+/// assert_eq!(parse_number("-1,234.5"), Some(Decimal::new(-12345, 1)));
+/// assert_eq!(parse_number("six"), None);
+/// ```
+pub fn parse_number(input: &str) -> Option<Decimal> {
+    let folded = fold_width(input);
+    let mut s = folded.trim();
+    for unit in ["个月", "月", "months", "month", "期"] {
+        if let Some(rest) = strip_suffix_ignore_case(s, unit) {
+            s = rest.trim_end();
+            break;
+        }
+    }
+    let (negative, digits) = match s.chars().next() {
+        Some('-' | '\u{2212}') => (true, &s[s.chars().next()?.len_utf8()..]),
+        Some('+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (mantissa, scale) = parse_unsigned(digits)?;
+    let mantissa = i128::try_from(mantissa).ok()?;
+    let signed = if negative { -mantissa } else { mantissa };
+    Decimal::try_from_i128_with_scale(signed, scale).ok()
+}
+
+/// Shows an amount as `¥3,500.50`: thousands separators, exactly two
+/// decimals (rounded half away from zero), and a leading minus for
+/// negative amounts (`-¥12.00`).
+///
+/// # Example
+///
+/// ```
+/// use guidebot::domain::money::format_money;
+/// use rust_decimal::Decimal;
+///
+/// assert_eq!(format_money(Decimal::new(350050, 2)), "¥3,500.50");
+/// assert_eq!(format_money(Decimal::new(-12, 0)), "-¥12.00");
+/// assert_eq!(format_money(Decimal::new(1005, 3)), "¥1.01");
+/// ```
+pub fn format_money(amount: Decimal) -> String {
+    let cents = cents_of(amount);
+    let units = (cents.unsigned_abs() / 100).to_string();
+    let fraction = cents.unsigned_abs() % 100;
+    let sign = if cents < 0 { "-" } else { "" };
+    let mut grouped = String::with_capacity(units.len() + units.len() / 3);
+    for (i, digit) in units.chars().enumerate() {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    format!("{sign}¥{grouped}.{fraction:02}")
+}
+
+/// One monthly payment of an installment plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installment {
+    /// Position in the plan, starting at 1.
+    pub n: u32,
+    /// When this payment is due.
+    pub due: Date,
+    /// How much to pay, in yuan with at most two decimals.
+    pub amount: Decimal,
+}
+
+/// Splits `amount` into `months` monthly payments, the first due on
+/// `first_due`.
+///
+/// The amount is first rounded to the cent (half away from zero). Each
+/// payment is the same whole number of cents, rounded down, and the
+/// remainder goes into the last one, so the payments always add up to the
+/// rounded amount. Payment `n` is due `n - 1` months after `first_due`
+/// (see [`add_months`]), always counted from `first_due` so that a plan
+/// starting on the 31st comes back to the 31st after February. A negative
+/// amount is split like its absolute value, with every payment negated.
+///
+/// `months == 0` gives no payments, and so does an amount too large to count
+/// in cents (above about 7.9 × 10²⁶ yuan).
+///
+/// # Example
+///
+/// ```
+/// use guidebot::domain::money::installments;
+/// use jiff::civil::date;
+/// use rust_decimal::Decimal;
+///
+/// let plan = installments(Decimal::from(1000), 3, date(2026, 1, 31));
+/// let amounts: Vec<String> = plan.iter().map(|i| i.amount.to_string()).collect();
+/// assert_eq!(amounts, ["333.33", "333.33", "333.34"]);
+/// assert_eq!(plan[1].due, date(2026, 2, 28));
+/// assert_eq!(plan[2].due, date(2026, 3, 31));
+/// ```
+pub fn installments(amount: Decimal, months: u32, first_due: Date) -> Vec<Installment> {
+    let Some((each, last)) = split_cents(amount, months) else {
+        return Vec::new();
+    };
+    (1..=months)
+        .map(|n| {
+            let cents = if n == months { last } else { each };
+            let offset = i32::try_from(n - 1).unwrap_or(i32::MAX);
+            Installment {
+                n,
+                due: add_months(first_due, offset),
+                amount: from_cents(cents),
+            }
+        })
+        .collect()
+}
+
+/// The fewest months, between 1 and `max_months`, over which `amount` can
+/// be paid without any single installment (as computed by [`installments`])
+/// exceeding `monthly_budget`.
+///
+/// Gives `None` when even `max_months` months are not enough, or when the
+/// budget is zero or negative. Takes time proportional to `max_months`.
+///
+/// # Example
+///
+/// ```
+/// use guidebot::domain::money::shortest_affordable_term;
+/// use rust_decimal::Decimal;
+///
+/// let amount = Decimal::from(1000);
+/// assert_eq!(shortest_affordable_term(amount, Decimal::from(400), 12), Some(3));
+/// assert_eq!(shortest_affordable_term(amount, Decimal::from(50), 12), None);
+/// ```
+pub fn shortest_affordable_term(
+    amount: Decimal,
+    monthly_budget: Decimal,
+    max_months: u32,
+) -> Option<u32> {
+    if monthly_budget <= Decimal::ZERO {
+        return None;
+    }
+    (1..=max_months).find(|&months| {
+        // The last installment carries the remainder, so it is the largest.
+        split_cents(amount, months).is_some_and(|(_, last)| from_cents(last) <= monthly_budget)
+    })
+}
+
+/// The regular and the last installment of a plan, in cents; `None` if
+/// there are no installments.
+fn split_cents(amount: Decimal, months: u32) -> Option<(i128, i128)> {
+    if months == 0 {
+        return None;
+    }
+    let total = cents_of(amount);
+    // Keep the total representable so that every (smaller) part is too.
+    Decimal::try_from_i128_with_scale(total, 2).ok()?;
+    let months = i128::from(months);
+    let each = total.unsigned_abs() / months.unsigned_abs();
+    let last = each + total.unsigned_abs() % months.unsigned_abs();
+    let (each, last) = (i128::try_from(each).ok()?, i128::try_from(last).ok()?);
+    Some(if total < 0 {
+        (-each, -last)
+    } else {
+        (each, last)
+    })
+}
+
+/// The amount rounded to the cent, counted in cents. Always fits: a
+/// `Decimal` mantissa has 96 bits and at most two more decimal digits are
+/// added.
+fn cents_of(amount: Decimal) -> i128 {
+    let rounded = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    rounded.mantissa() * 10i128.pow(2 - rounded.scale())
+}
+
+fn from_cents(cents: i128) -> Decimal {
+    Decimal::try_from_i128_with_scale(cents, 2)
+        .expect("installments are checked to be no larger than a representable total")
+}
+
+/// Parses unsigned digits with optional comma thousands groups and an
+/// optional fraction into a mantissa and a scale; trailing fraction zeros
+/// are dropped, as they do not change the amount.
+fn parse_unsigned(s: &str) -> Option<(u128, u32)> {
+    let (whole, fraction) = match s.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (s, None),
+    };
+    if !valid_whole(whole) {
+        return None;
+    }
+    let fraction = match fraction {
+        Some(f) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => {
+            f.trim_end_matches('0')
+        }
+        Some(_) => return None,
+        None => "",
+    };
+    let scale = u32::try_from(fraction.len()).ok()?;
+    if scale > 28 {
+        return None;
+    }
+    let mut mantissa: u128 = 0;
+    for b in whole
+        .bytes()
+        .chain(fraction.bytes())
+        .filter(u8::is_ascii_digit)
+    {
+        mantissa = mantissa
+            .checked_mul(10)?
+            .checked_add(u128::from(b - b'0'))?;
+    }
+    Some((mantissa, scale))
+}
+
+/// Digits, either ungrouped (`3500`) or grouped by threes with commas
+/// (`3,500`, `12,345,678`).
+fn valid_whole(whole: &str) -> bool {
+    let all_digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
+    let mut groups = whole.split(',');
+    let Some(first) = groups.next() else {
+        return false;
+    };
+    if !whole.contains(',') {
+        return all_digits(first);
+    }
+    first.len() <= 3 && all_digits(first) && groups.all(|g| g.len() == 3 && all_digits(g))
+}
+
+fn strip_suffix_ignore_case<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
+    let start = s.len().checked_sub(suffix.len())?;
+    let tail = s.get(start..)?;
+    tail.eq_ignore_ascii_case(suffix).then(|| &s[..start])
+}
+
+/// Folds full-width forms (`３，５００．５０`, `￥`, ideographic space) to
+/// their ASCII counterparts, as Chinese input methods often type them.
+fn fold_width(input: &str) -> String {
+    input
+        .chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            '\u{FFE5}' => '¥',
+            '\u{3000}' => ' ',
+            _ => c,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().expect("test literal is a valid decimal")
+    }
+
+    #[test]
+    fn parses_each_accepted_money_form() {
+        let cases = [
+            ("3500", "3500"),
+            ("3,500.50", "3500.50"),
+            ("¥3500", "3500"),
+            ("￥3,500", "3500"),
+            ("3500元", "3500"),
+            ("3500 元", "3500"),
+            ("RMB 3500", "3500"),
+            ("rmb3500", "3500"),
+            ("3.5万", "35000"),
+            ("3.5万元", "35000"),
+            ("1.23456万", "12345.6"),
+            ("1.234567万", "12345.67"),
+            ("2万", "20000"),
+            ("3500.5", "3500.5"),
+            ("３５００", "3500"),
+            ("３，５００．５０", "3500.50"),
+            ("  3500  ", "3500"),
+            ("\u{3000}¥ 1,234,567.89 元\u{3000}", "1234567.89"),
+            ("0", "0"),
+            ("0.01", "0.01"),
+            ("3500.500", "3500.5"),
+            ("12,345,678", "12345678"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(parse_money(input), Some(dec(expected)), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_money() {
+        for input in [
+            "",
+            "   ",
+            "¥",
+            "元",
+            "万",
+            "-3500",
+            "¥-3500",
+            "+3500",
+            "3500.123",
+            "1.2345678万",
+            "3,50",
+            "35,00",
+            "3500,000",
+            "1,2345",
+            ",350",
+            "3,500,",
+            "3,500.5,0",
+            "3500.",
+            ".50",
+            "3.5.0",
+            "abc",
+            "3500abc",
+            "3500 dollars",
+            "35OO",
+            "3500 4000",
+            "3500/4000",
+            "3 500",
+            "¥¥3500",
+            "3500元元",
+            "RMB",
+            "79228162514264337593543950336",
+            "99999999999999999999999999999999999999999",
+            "1e5",
+            "0x10",
+        ] {
+            assert_eq!(parse_money(input), None, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn money_results_have_at_most_two_decimals() {
+        for input in [
+            "1.5",
+            "1.50",
+            "1.500000000000000000000000000000000000000",
+            "0.12万",
+        ] {
+            let value = parse_money(input).expect("accepted");
+            assert!(value.scale() <= 2, "{input}: {value}");
+        }
+        assert_eq!(
+            parse_money("79228162514264337593543950335"),
+            Some(Decimal::MAX)
+        );
+    }
+
+    #[test]
+    fn parse_money_never_panics() {
+        let mut odd: Vec<String> = [
+            "¥",
+            "￥￥",
+            "万元",
+            "RM",
+            "R",
+            "🙂",
+            "🙂3500",
+            "3500🙂",
+            "\u{0}",
+            ".",
+            ",",
+            ",,,",
+            "...",
+            "-",
+            "--1",
+            "元3500",
+            "¥\u{301}3500",
+            "0.000000000000000000000000000001",
+        ]
+        .map(str::to_owned)
+        .into();
+        odd.push("9".repeat(200_000));
+        odd.push("1,000".repeat(50_000));
+        odd.push(format!("0.{}1", "0".repeat(100_000)));
+        odd.push(format!("1{}万", "0".repeat(30)));
+        for input in &odd {
+            let _ = parse_money(input);
+            let _ = parse_number(input);
+        }
+        assert_eq!(parse_money(&odd[odd.len() - 2]), None);
+        assert_eq!(parse_money("ＲＭＢ３５００"), Some(dec("3500")));
+    }
+
+    #[test]
+    fn parses_plain_numbers() {
+        let cases = [
+            ("6", "6"),
+            ("+6", "6"),
+            ("-6", "-6"),
+            ("−6", "-6"),
+            ("1,234.5", "1234.5"),
+            ("-1,234.56789", "-1234.56789"),
+            ("６", "6"),
+            ("１２，０００", "12000"),
+            ("0.5", "0.5"),
+            (" 12 ", "12"),
+            ("6个月", "6"),
+            ("6 个月", "6"),
+            ("12月", "12"),
+            ("6 months", "6"),
+            ("1 month", "1"),
+            ("6 Months", "6"),
+            ("24期", "24"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(parse_number(input), Some(dec(expected)), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_numbers() {
+        for input in [
+            "",
+            "-",
+            "+",
+            "个月",
+            "6 个月 个月",
+            "6 weeks",
+            "six",
+            "6 7",
+            "- 6",
+            "1,23",
+            "1.2.3",
+            "¥6",
+            "6元",
+            "6万",
+            "1.",
+            "++6",
+            "99999999999999999999999999999999999999999",
+        ] {
+            assert_eq!(parse_number(input), None, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn formats_money() {
+        let cases = [
+            ("3500.5", "¥3,500.50"),
+            ("0", "¥0.00"),
+            ("0.5", "¥0.50"),
+            ("999.999", "¥1,000.00"),
+            ("1234567.891", "¥1,234,567.89"),
+            ("-12", "-¥12.00"),
+            ("-1234.5", "-¥1,234.50"),
+            ("2.345", "¥2.35"),
+            ("-2.345", "-¥2.35"),
+            ("2.344", "¥2.34"),
+            ("-0.001", "¥0.00"),
+            ("100", "¥100.00"),
+            ("100000", "¥100,000.00"),
+        ];
+        for (amount, expected) in cases {
+            assert_eq!(format_money(dec(amount)), expected, "{amount}");
+        }
+        assert_eq!(
+            format_money(Decimal::MAX),
+            "¥79,228,162,514,264,337,593,543,950,335.00"
+        );
+        assert_eq!(
+            format_money(Decimal::MIN),
+            "-¥79,228,162,514,264,337,593,543,950,335.00"
+        );
+    }
+
+    #[test]
+    fn splits_into_installments_with_remainder_last() {
+        let plan = installments(dec("1000"), 3, date(2026, 1, 31));
+        let expected = vec![
+            Installment {
+                n: 1,
+                due: date(2026, 1, 31),
+                amount: dec("333.33"),
+            },
+            Installment {
+                n: 2,
+                due: date(2026, 2, 28),
+                amount: dec("333.33"),
+            },
+            Installment {
+                n: 3,
+                due: date(2026, 3, 31),
+                amount: dec("333.34"),
+            },
+        ];
+        assert_eq!(plan, expected);
+    }
+
+    #[test]
+    fn installments_round_the_amount_first() {
+        let plan = installments(dec("100.005"), 2, date(2026, 5, 1));
+        let amounts: Vec<Decimal> = plan.iter().map(|i| i.amount).collect();
+        assert_eq!(amounts, [dec("50.00"), dec("50.01")]);
+        assert_eq!(plan[1].due, date(2026, 6, 1));
+    }
+
+    #[test]
+    fn installment_edge_cases() {
+        let first = date(2026, 1, 15);
+        assert!(installments(dec("1000"), 0, first).is_empty());
+        assert!(installments(Decimal::MAX, 3, first).is_empty());
+        let single = installments(dec("12.345"), 1, first);
+        assert_eq!(
+            single,
+            [Installment {
+                n: 1,
+                due: first,
+                amount: dec("12.35")
+            }]
+        );
+        let tiny: Vec<Decimal> = installments(dec("0.02"), 3, first)
+            .iter()
+            .map(|i| i.amount)
+            .collect();
+        assert_eq!(tiny, [dec("0"), dec("0"), dec("0.02")]);
+        let negative: Vec<Decimal> = installments(dec("-10"), 3, first)
+            .iter()
+            .map(|i| i.amount)
+            .collect();
+        assert_eq!(negative, [dec("-3.33"), dec("-3.33"), dec("-3.34")]);
+        let twelve = installments(dec("1200"), 12, date(2026, 8, 31));
+        assert_eq!(twelve[11].due, date(2027, 7, 31));
+        assert_eq!(twelve[5].due, date(2027, 1, 31));
+        assert_eq!(twelve[6].due, date(2027, 2, 28));
+    }
+
+    #[test]
+    fn installments_always_sum_to_the_rounded_amount() {
+        let first = date(2026, 1, 31);
+        // A spread of amounts with awkward cents, including half cents.
+        let mut amounts: Vec<Decimal> = (0..400i64)
+            .map(|i| Decimal::new(i * i * 7919 + i * 13 + 1, 3))
+            .collect();
+        amounts.extend([dec("0.005"), dec("99999999.995"), dec("1"), dec("-77.77")]);
+        for amount in amounts {
+            let rounded = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+            for months in 1..=37 {
+                let plan = installments(amount, months, first);
+                assert_eq!(plan.len(), months as usize);
+                let sum: Decimal = plan.iter().map(|i| i.amount).sum();
+                assert_eq!(sum, rounded, "{amount} over {months}");
+                let regular = plan[0].amount;
+                assert!(plan[..plan.len() - 1].iter().all(|i| i.amount == regular));
+                let last = plan[plan.len() - 1].amount;
+                assert!(last.abs() >= regular.abs());
+                assert!((last - regular).abs() < Decimal::new(i64::from(months), 2));
+                assert!(plan.iter().all(|i| i.amount.scale() <= 2));
+                for (k, i) in plan.iter().enumerate() {
+                    assert_eq!(i.n as usize, k + 1);
+                    assert_eq!(i.due, add_months(first, k as i32));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn finds_the_shortest_affordable_term() {
+        let amount = dec("1000");
+        assert_eq!(shortest_affordable_term(amount, dec("1000"), 12), Some(1));
+        assert_eq!(shortest_affordable_term(amount, dec("999.99"), 12), Some(2));
+        assert_eq!(shortest_affordable_term(amount, dec("500"), 12), Some(2));
+        // 333.33 + 333.33 + 333.34: a budget of 333.33 does not cover the last.
+        assert_eq!(shortest_affordable_term(amount, dec("333.34"), 12), Some(3));
+        assert_eq!(shortest_affordable_term(amount, dec("333.33"), 12), Some(4));
+        // Twelve months: eleven of 83.33 and a last one of 83.37.
+        assert_eq!(shortest_affordable_term(amount, dec("83.37"), 12), Some(12));
+        assert_eq!(shortest_affordable_term(amount, dec("83.36"), 12), None);
+        assert_eq!(shortest_affordable_term(amount, dec("1000"), 0), None);
+        assert_eq!(shortest_affordable_term(amount, Decimal::ZERO, 12), None);
+        assert_eq!(shortest_affordable_term(amount, dec("-5"), 12), None);
+        assert_eq!(
+            shortest_affordable_term(Decimal::ZERO, dec("0.01"), 12),
+            Some(1)
+        );
+        assert_eq!(shortest_affordable_term(Decimal::MAX, dec("1"), 3), None);
+    }
+
+    #[test]
+    fn shortest_term_matches_a_brute_force_search() {
+        let first = date(2026, 1, 1);
+        for cents in [1i64, 7, 100, 9_999, 100_001, 350_050] {
+            let amount = Decimal::new(cents, 2);
+            for budget in [1i64, 50, 3_333, 10_000, 50_001] {
+                let budget = Decimal::new(budget, 2);
+                let expected = (1..=24u32).find(|&m| {
+                    installments(amount, m, first)
+                        .iter()
+                        .all(|i| i.amount <= budget)
+                });
+                assert_eq!(
+                    shortest_affordable_term(amount, budget, 24),
+                    expected,
+                    "{amount} with {budget}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Scenarios: YAML files that script a conversation and say what must be
+//! seen. The runner feeds the engine directly (no store, no network), so a
+//! scenario checks the dialogue exactly as users meet it, and fast.
+//!
+//! ```yaml
+//! guide: huabei-overdue
+//! lang: en
+//! today: 2026-11-28
+//! steps:
+//!   - send: /start
+//!     expect: Welcome
+//!   - press: Let's begin
+//!   - send: "3500"
+//!     node: due_date
+//!     vars: { debt: 3500 }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use jiff::civil::Date;
+use serde::Deserialize;
+
+use crate::domain::dialogue::Library;
+use crate::domain::dialogue::spans::Spans;
+use crate::domain::engine::{Ctx, Edit, Event, Message, Output, UserState, step};
+use crate::domain::markup;
+use crate::domain::value::{Var, get_path};
+
+/// A scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What the scenario shows (for reports).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Guide to run; may be left out when only one is loaded.
+    #[serde(default)]
+    pub guide: Option<String>,
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// The day the conversation happens (default 2026-01-15).
+    #[serde(default)]
+    pub today: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+/// One thing the user does, and what must then be true.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Type a text (or a `/command`).
+    #[serde(default)]
+    pub send: Option<String>,
+    /// Press the button with this label (on the last message that had buttons).
+    #[serde(default)]
+    pub press: Option<String>,
+    /// Same as `press`, for checklist items (the tick mark is ignored).
+    #[serde(default)]
+    pub toggle: Option<String>,
+    /// Text(s) that must appear in what this step shows.
+    #[serde(default)]
+    pub expect: OneOrMany,
+    /// Text(s) that must not appear.
+    #[serde(default)]
+    pub absent: OneOrMany,
+    /// The node the user must be at afterwards.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Variables and the values they must have afterwards (`null` for unset).
+    #[serde(default)]
+    pub vars: IndexMap<String, serde_yaml::Value>,
+    /// Change the day before this step.
+    #[serde(default)]
+    pub today: Option<String>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Deserialize, Default)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    #[default]
+    None,
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn items(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::None => Vec::new(),
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// Why a scenario failed: where, what was expected, what came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub file: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+    }
+}
+
+/// Runs the scenario in `text` (read from `path`) against `lib`; Ok with the number of steps.
+pub fn run(lib: &Library, path: &Path, text: &str) -> Result<usize, Failure> {
+    let fail = |line: usize, message: String| Failure { file: path.to_path_buf(), line, message };
+    let spans = Spans::index(text).map_err(|e| fail(e.pos.line, format!("not valid YAML: {}", e.message)))?;
+    let sc: Scenario = serde_yaml::from_str(text).map_err(|e| {
+        fail(e.location().map_or(1, |l| l.line()), format!("not a scenario: {e}"))
+    })?;
+    let mut today = parse_day(sc.today.as_deref().unwrap_or("2026-01-15")).ok_or_else(|| fail(spans.value("today").line, "`today` must be a date like 2026-11-28".into()))?;
+    let guide = match &sc.guide {
+        Some(g) => g.clone(),
+        None => match lib.guide_ids().as_slice() {
+            [one] => (*one).to_owned(),
+            _ => return Err(fail(1, "several guides are loaded: say which with `guide:`".into())),
+        },
+    };
+    let first = lib.pick(&guide, sc.lang.as_deref()).ok_or_else(|| fail(spans.value("guide").line, format!("guide `{guide}` is not loaded")))?;
+    let mut state = UserState {
+        guide: Some(guide.clone()),
+        lang: Some(first.lang().to_owned()),
+        ..UserState::default()
+    };
+    let mut keyboard: Option<Message> = None;
+    for (i, st) in sc.steps.iter().enumerate() {
+        let line = spans.value(&format!("steps.{i}")).line;
+        if let Some(d) = &st.today {
+            today = parse_day(d).ok_or_else(|| fail(line, format!("`today: {d}` is not a date")))?;
+        }
+        let ctx = Ctx {
+            today,
+            now: today.at(10, 0, 0, 0),
+            first_name: sc.first_name.clone(),
+            lang_hint: sc.lang.clone(),
+        };
+        let event = if let Some(t) = &st.send {
+            Some(Event::Text(t.clone()))
+        } else if let Some(label) = st.press.as_ref().or(st.toggle.as_ref()) {
+            let Some(msg) = &keyboard else {
+                return Err(fail(line, format!("no buttons are shown, so `{label}` cannot be pressed")));
+            };
+            Some(Event::Press(find_button(msg, label).map_err(|m| fail(line, m))?))
+        } else {
+            None
+        };
+        let mut shown = String::new();
+        if let Some(ev) = event {
+            let (next, out) = step(lib, &state, &ev, &ctx);
+            if let Some(p) = out.problems.first() {
+                return Err(fail(line, format!("the dialogue failed at run time: {p}")));
+            }
+            state = next;
+            shown = plain_of(&out);
+            if let Some(m) = last_keyboard(&out) {
+                keyboard = Some(m);
+            }
+        }
+        for want in st.expect.items() {
+            if !shown.contains(want) {
+                return Err(fail(line, format!("expected to see {want:?}, but the replies were:\n{}", indent(&shown))));
+            }
+        }
+        for unwanted in st.absent.items() {
+            if shown.contains(unwanted) {
+                return Err(fail(line, format!("expected not to see {unwanted:?}, but the replies were:\n{}", indent(&shown))));
+            }
+        }
+        if let Some(n) = &st.node {
+            if state.node.as_deref() != Some(n) {
+                return Err(fail(line, format!("expected to be at node `{n}`, but the user is at `{}`", state.node.as_deref().unwrap_or("(none)"))));
+            }
+        }
+        for (k, want) in &st.vars {
+            let got = get_path(&state.vars, k).cloned().unwrap_or(Var::Null);
+            let want_var = Var::from_yaml(want);
+            if got.display() != want_var.display() {
+                let got_s = if got.is_set() { format!("{:?}", got.display()) } else { "unset".into() };
+                return Err(fail(line, format!("expected `{k}` to be {:?}, but it is {got_s}", want_var.display())));
+            }
+        }
+    }
+    Ok(sc.steps.len())
+}
+
+fn parse_day(s: &str) -> Option<Date> {
+    s.parse().ok()
+}
+
+fn indent(s: &str) -> String {
+    if s.trim().is_empty() {
+        return "    (nothing)".into();
+    }
+    s.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Everything a step showed, as plain text: edits, messages, buttons, the case file.
+fn plain_of(out: &Output) -> String {
+    let mut parts = Vec::new();
+    let push_msg = |parts: &mut Vec<String>, m: &Message| {
+        parts.push(markup::to_plain(&m.text));
+        for b in m.buttons.iter().flatten() {
+            parts.push(format!("[{}]", markup::to_plain(&b.label)));
+        }
+    };
+    match &out.edit {
+        Some(Edit::Answered(t)) => parts.push(markup::to_plain(t)),
+        Some(Edit::Replace(m)) => push_msg(&mut parts, m),
+        None => {}
+    }
+    for m in &out.messages {
+        push_msg(&mut parts, m);
+    }
+    if let Some(d) = &out.document {
+        parts.push(d.content.clone());
+    }
+    parts.join("\n")
+}
+
+fn last_keyboard(out: &Output) -> Option<Message> {
+    if let Some(m) = out.messages.iter().rev().find(|m| !m.buttons.is_empty()) {
+        return Some(m.clone());
+    }
+    match &out.edit {
+        Some(Edit::Replace(m)) => Some(m.clone()),
+        _ => None,
+    }
+}
+
+fn find_button(msg: &Message, label: &str) -> Result<crate::domain::engine::Press, String> {
+    let clean = |s: &str| markup::to_plain(s).trim_start_matches(['✅', '⬜']).trim().to_lowercase();
+    let wanted = clean(label);
+    let buttons: Vec<_> = msg.buttons.iter().flatten().collect();
+    let exact: Vec<_> = buttons.iter().filter(|b| clean(&b.label) == wanted).collect();
+    let chosen = match exact.as_slice() {
+        [one] => Some(**one),
+        _ => {
+            let starts: Vec<_> = buttons.iter().filter(|b| clean(&b.label).starts_with(&wanted)).collect();
+            match starts.as_slice() {
+                [one] => Some(**one),
+                _ => None,
+            }
+        }
+    };
+    chosen.map(|b| b.press).ok_or_else(|| {
+        let names: Vec<String> = buttons.iter().map(|b| format!("{:?}", markup::to_plain(&b.label))).collect();
+        format!("no single button labelled {label:?}; the buttons were: {}", names.join(", "))
+    })
+}
+
+/// Summary of a run over many files.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub passed: usize,
+    pub failures: Vec<Failure>,
+    pub steps: BTreeMap<PathBuf, usize>,
+}
+
+/// Runs every `(path, text)` scenario.
+pub fn run_all(lib: &Library, files: &[(PathBuf, String)]) -> Summary {
+    let mut s = Summary::default();
+    for (path, text) in files {
+        match run(lib, path, text) {
+            Ok(n) => {
+                s.passed += 1;
+                s.steps.insert(path.clone(), n);
+            }
+            Err(f) => s.failures.push(f),
+        }
+    }
+    s
+}

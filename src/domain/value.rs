@@ -1,0 +1,255 @@
+//! `Var`: the values a user's answers and computed results are stored as.
+//!
+//! Why not keep MiniJinja values or JSON numbers? Money must stay exact to the
+//! cent in storage and in texts, so fractional numbers are `rust_decimal`
+//! decimals here. Inside templates and expressions they travel as MiniJinja
+//! numbers (whole ones as integers), and every fractional number that comes back
+//! out of an expression is rounded to the cent ([`Var::from_value`]). Dates are
+//! ISO strings (`2026-12-15`), which compare correctly as text.
+
+use std::collections::BTreeMap;
+
+use minijinja::value::{Value, ValueKind};
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+/// Variables of one user: name → value. Ordered so that storage and exports are stable.
+pub type Vars = BTreeMap<String, Var>;
+
+/// One stored value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub enum Var {
+    #[default]
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// A fractional number (money and the like), exact.
+    Num(Decimal),
+    Str(String),
+    List(Vec<Var>),
+    Map(BTreeMap<String, Var>),
+}
+
+impl Var {
+    /// A decimal number, kept as an integer when it has no fraction.
+    pub fn number(d: Decimal) -> Var {
+        let n = d.normalize();
+        if n.scale() == 0 {
+            if let Some(i) = n.to_i64() {
+                return Var::Int(i);
+            }
+        }
+        Var::Num(n)
+    }
+
+    /// Converts a literal YAML value (`set:`) as written.
+    pub fn from_yaml(v: &serde_yaml::Value) -> Var {
+        use serde_yaml::Value as Y;
+        match v {
+            Y::Null => Var::Null,
+            Y::Bool(b) => Var::Bool(*b),
+            Y::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    Var::Int(i)
+                } else {
+                    // Parse the written digits, not the f64, so 0.1 stays 0.1.
+                    n.to_string()
+                        .parse::<Decimal>()
+                        .map(Var::number)
+                        .unwrap_or_else(|_| Var::Str(n.to_string()))
+                }
+            }
+            Y::String(s) => Var::Str(s.clone()),
+            Y::Sequence(items) => Var::List(items.iter().map(Var::from_yaml).collect()),
+            Y::Mapping(m) => Var::Map(
+                m.iter()
+                    .map(|(k, v)| (yaml_key(k), Var::from_yaml(v)))
+                    .collect(),
+            ),
+            Y::Tagged(t) => Var::from_yaml(&t.value),
+        }
+    }
+
+    /// Converts an expression's result. Fractional numbers are rounded to the cent
+    /// (half away from zero): results are money in this format.
+    pub fn from_value(v: &Value) -> Var {
+        match v.kind() {
+            ValueKind::Undefined | ValueKind::None => Var::Null,
+            ValueKind::Bool => Var::Bool(v.is_true()),
+            ValueKind::Number => {
+                if let Ok(i) = i64::try_from(v.clone()) {
+                    Var::Int(i)
+                } else if let Ok(f) = f64::try_from(v.clone()) {
+                    Decimal::from_f64(f)
+                        .map(|d| {
+                            Var::number(d.round_dp_with_strategy(
+                                2,
+                                RoundingStrategy::MidpointAwayFromZero,
+                            ))
+                        })
+                        .unwrap_or(Var::Null)
+                } else {
+                    Var::Str(v.to_string())
+                }
+            }
+            ValueKind::String => Var::Str(v.as_str().unwrap_or_default().to_owned()),
+            ValueKind::Seq | ValueKind::Iterable => match v.try_iter() {
+                Ok(it) => Var::List(it.map(|x| Var::from_value(&x)).collect()),
+                Err(_) => Var::Null,
+            },
+            ValueKind::Map => {
+                let mut out = BTreeMap::new();
+                if let Ok(keys) = v.try_iter() {
+                    for k in keys {
+                        let val = v.get_item(&k).unwrap_or_default();
+                        out.insert(k.to_string(), Var::from_value(&val));
+                    }
+                }
+                Var::Map(out)
+            }
+            _ => Var::Str(v.to_string()),
+        }
+    }
+
+    /// The value as MiniJinja sees it.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Var::Null => Value::from(()),
+            Var::Bool(b) => Value::from(*b),
+            Var::Int(i) => Value::from(*i),
+            Var::Num(d) => d
+                .to_f64()
+                .map(Value::from)
+                .unwrap_or_else(|| Value::from(d.to_string())),
+            Var::Str(s) => Value::from(s.as_str()),
+            Var::List(items) => Value::from(items.iter().map(Var::to_value).collect::<Vec<_>>()),
+            Var::Map(m) => Value::from_iter(m.iter().map(|(k, v)| (k.clone(), v.to_value()))),
+        }
+    }
+
+    /// Whether this is a value a question counts as answered with.
+    pub fn is_set(&self) -> bool {
+        !matches!(self, Var::Null)
+    }
+
+    /// The value as a decimal, when it is a number.
+    pub fn as_decimal(&self) -> Option<Decimal> {
+        match self {
+            Var::Int(i) => Some(Decimal::from(*i)),
+            Var::Num(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    /// Plain text for reviews, scenario comparisons and case files.
+    pub fn display(&self) -> String {
+        match self {
+            Var::Null => String::new(),
+            Var::Bool(b) => b.to_string(),
+            Var::Int(i) => i.to_string(),
+            Var::Num(d) => d.normalize().to_string(),
+            Var::Str(s) => s.clone(),
+            Var::List(items) => items
+                .iter()
+                .map(Var::display)
+                .collect::<Vec<_>>()
+                .join(", "),
+            Var::Map(m) => m
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", v.display()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+fn yaml_key(k: &serde_yaml::Value) -> String {
+    match k {
+        serde_yaml::Value::String(s) => s.clone(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+    }
+}
+
+/// Reads a dotted path (`contact.when`) from the variables.
+pub fn get_path<'a>(vars: &'a Vars, path: &str) -> Option<&'a Var> {
+    let mut parts = path.split('.');
+    let mut cur = vars.get(parts.next()?)?;
+    for p in parts {
+        match cur {
+            Var::Map(m) => cur = m.get(p)?,
+            _ => return None,
+        }
+    }
+    Some(cur)
+}
+
+/// Writes a dotted path, creating records on the way (a non-record in the way is replaced).
+pub fn set_path(vars: &mut Vars, path: &str, value: Var) {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let Some(last) = parts.pop() else { return };
+    let mut map = vars;
+    for p in parts {
+        let slot = map.entry(p.to_owned()).or_insert_with(|| Var::Map(BTreeMap::new()));
+        if !matches!(slot, Var::Map(_)) {
+            *slot = Var::Map(BTreeMap::new());
+        }
+        let Var::Map(inner) = slot else { return };
+        map = inner;
+    }
+    map.insert(last.to_owned(), value);
+}
+
+/// Removes a dotted path; returns what was there.
+pub fn remove_path(vars: &mut Vars, path: &str) -> Option<Var> {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let last = parts.pop()?;
+    let mut map = vars;
+    for p in parts {
+        match map.get_mut(p)? {
+            Var::Map(inner) => map = inner,
+            _ => return None,
+        }
+    }
+    map.remove(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_survives_a_round_trip_through_expressions() {
+        let d: Decimal = "3500.50".parse().unwrap();
+        let v = Var::number(d);
+        assert_eq!(Var::from_value(&v.to_value()), Var::Num("3500.5".parse().unwrap()));
+        // 8000.10 - 3000.20 is 4999.900000000001 in binary floating point.
+        let f = Value::from(8000.10_f64 - 3000.20_f64);
+        assert_eq!(Var::from_value(&f).display(), "4999.9");
+    }
+
+    #[test]
+    fn whole_numbers_become_integers() {
+        assert_eq!(Var::number("35000.00".parse().unwrap()), Var::Int(35000));
+        assert_eq!(Var::from_value(&Value::from(12.0_f64)), Var::Int(12));
+    }
+
+    #[test]
+    fn yaml_decimals_keep_their_digits() {
+        let y: serde_yaml::Value = serde_yaml::from_str("0.1").unwrap();
+        assert_eq!(Var::from_yaml(&y), Var::Num("0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn dotted_paths_build_records() {
+        let mut vars = Vars::new();
+        set_path(&mut vars, "contact.when", Var::Str("2026-12-01".into()));
+        set_path(&mut vars, "contact.channel", Var::Str("online".into()));
+        assert_eq!(get_path(&vars, "contact.when").unwrap().display(), "2026-12-01");
+        assert_eq!(remove_path(&mut vars, "contact.channel").unwrap().display(), "online");
+        assert!(get_path(&vars, "contact.channel").is_none());
+    }
+}
