@@ -39,11 +39,7 @@ pub struct App {
 
 impl App {
     pub fn new(library: Library, store: Arc<dyn Store>) -> App {
-        App {
-            library: RwLock::new(Arc::new(library)),
-            store,
-            locks: Mutex::new(HashMap::new()),
-        }
+        App { library: RwLock::new(Arc::new(library)), store, locks: Mutex::new(HashMap::new()) }
     }
 
     /// The guides now in force.
@@ -83,18 +79,14 @@ impl App {
     pub fn state(&self, user: UserId) -> Result<UserState, AppError> {
         match self.store.load(user)? {
             None => Ok(UserState::default()),
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| AppError::Corrupt {
-                user,
-                detail: e.to_string(),
-            }),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| AppError::Corrupt { user, detail: e.to_string() })
+            }
         }
     }
 
     fn save(&self, user: UserId, old: &UserState, new: &UserState) -> Result<(), AppError> {
-        let bytes = serde_json::to_vec(new).map_err(|e| AppError::Encode {
-            user,
-            detail: e.to_string(),
-        })?;
+        let bytes = serde_json::to_vec(new).map_err(|e| AppError::Encode { user, detail: e.to_string() })?;
         self.store.save(user, &bytes)?;
         self.sync_reminders(user, old, new)?;
         Ok(())
@@ -224,10 +216,5 @@ pub fn user_zone() -> TimeZone {
 /// The engine's context at `now` in `zone`.
 pub fn ctx_at(now: jiff::Timestamp, zone: &TimeZone, first_name: Option<String>, lang_hint: Option<String>) -> Ctx {
     let local = now.to_zoned(zone.clone()).datetime();
-    Ctx {
-        today: local.date(),
-        now: local,
-        first_name,
-        lang_hint,
-    }
+    Ctx { today: local.date(), now: local, first_name, lang_hint }
 }

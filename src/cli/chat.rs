@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::{Args, load_dialogues};
 use crate::adapters::store::SledStore;
@@ -26,7 +26,7 @@ pub struct ChatArgs {
 
 pub fn run(args: &Args, a: &ChatArgs) -> Result<ExitCode> {
     let lib = load_dialogues(&args.dialogues)?;
-    let store = SledStore::open(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
+    let store = SledStore::open(&args.data)?;
     let app = App::new(lib, Arc::new(store));
     let chat = Chat {
         app: &app,

@@ -18,7 +18,10 @@ pub fn run(args: &Args, a: &CheckArgs) -> Result<ExitCode> {
     let paths = if a.paths.is_empty() { vec![args.dialogues.clone()] } else { a.paths.clone() };
     let files = read_yaml(&paths)?;
     if files.is_empty() {
-        eprintln!("no dialogue files (*.yaml) found in {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "no dialogue files (*.yaml) found in {}",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
         return Ok(ExitCode::from(1));
     }
     match load_library(&files) {

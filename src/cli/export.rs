@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::{Args, load_dialogues};
 use crate::adapters::store::SledStore;
@@ -19,7 +19,7 @@ pub struct ExportArgs {
 
 pub fn run(args: &Args, a: &ExportArgs) -> Result<ExitCode> {
     let lib = load_dialogues(&args.dialogues)?;
-    let store = SledStore::open(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
+    let store = SledStore::open(&args.data)?;
     let app = App::new(lib, Arc::new(store));
     let state = app.state(a.user)?;
     if state.guide.is_none() {

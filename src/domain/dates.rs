@@ -36,10 +36,7 @@ use jiff::civil::Date;
 pub fn parse_date(input: &str, today: Date) -> Option<Date> {
     // Phones insert spaces in odd places ("12月 15日"); no accepted form
     // needs a space, so dropping them all is simpler than allowing each.
-    let s: String = fold_width(input)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
+    let s: String = fold_width(input).chars().filter(|c| !c.is_whitespace()).collect();
     match s.to_lowercase().as_str() {
         "today" | "今天" => return Some(today),
         "tomorrow" | "明天" => return today.tomorrow().ok(),
@@ -126,9 +123,7 @@ pub fn format_date(date: Date, lang: &str) -> String {
     if is_chinese(lang) {
         return format!("{year}年{month}月{day}日");
     }
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let name = MONTHS[usize::from(date.month().unsigned_abs()) - 1];
     format!("{day} {name} {year}")
 }
@@ -153,9 +148,7 @@ pub fn days_between(from: Date, to: Date) -> i64 {
 fn is_chinese(lang: &str) -> bool {
     let lang = lang.trim();
     lang.eq_ignore_ascii_case("zh")
-        || lang
-            .get(..3)
-            .is_some_and(|p| p.eq_ignore_ascii_case("zh-") || p.eq_ignore_ascii_case("zh_"))
+        || lang.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("zh-") || p.eq_ignore_ascii_case("zh_"))
 }
 
 /// The day part of `…月15日`: digits, then optionally `日` or `号`.
@@ -213,11 +206,7 @@ mod tests {
     #[test]
     fn parses_full_dates_with_each_separator() {
         for input in ["2026-12-15", "2026/12/15", "2026.12.15"] {
-            assert_eq!(
-                parse_date(input, TODAY),
-                Some(date(2026, 12, 15)),
-                "{input}"
-            );
+            assert_eq!(parse_date(input, TODAY), Some(date(2026, 12, 15)), "{input}");
         }
         assert_eq!(parse_date("2027-1-5", TODAY), Some(date(2027, 1, 5)));
     }
@@ -257,10 +246,7 @@ mod tests {
         assert_eq!(parse_date(" Today ", TODAY), Some(TODAY));
         assert_eq!(parse_date("今天", TODAY), Some(TODAY));
         assert_eq!(parse_date("tomorrow", TODAY), Some(date(2026, 3, 11)));
-        assert_eq!(
-            parse_date("明天", date(2026, 12, 31)),
-            Some(date(2027, 1, 1))
-        );
+        assert_eq!(parse_date("明天", date(2026, 12, 31)), Some(date(2027, 1, 1)));
         assert_eq!(parse_date("tomorrow", Date::MAX), None);
     }
 

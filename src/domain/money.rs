@@ -42,11 +42,11 @@ pub fn parse_money(input: &str) -> Option<Decimal> {
     } else if s.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("rmb")) {
         s = s[3..].trim_start();
     }
-    let mut wan = false;
-    if let Some(rest) = s.strip_suffix("万元").or_else(|| s.strip_suffix('万')) {
+    if let Some(rest) = s.strip_suffix('元') {
         s = rest.trim_end();
-        wan = true;
-    } else if let Some(rest) = s.strip_suffix('元') {
+    }
+    let wan = s.ends_with('万');
+    if let Some(rest) = s.strip_suffix('万') {
         s = rest.trim_end();
     }
     let (mut mantissa, mut scale) = parse_unsigned(s)?;
@@ -90,10 +90,10 @@ pub fn parse_number(input: &str) -> Option<Decimal> {
             break;
         }
     }
-    let (negative, digits) = match s.chars().next() {
-        Some('-' | '\u{2212}') => (true, &s[s.chars().next()?.len_utf8()..]),
-        Some('+') => (false, &s[1..]),
-        _ => (false, s),
+    let (negative, digits) = if let Some(rest) = s.strip_prefix(['-', '\u{2212}']) {
+        (true, rest)
+    } else {
+        (false, s.strip_prefix('+').unwrap_or(s))
     };
     let (mantissa, scale) = parse_unsigned(digits)?;
     let mantissa = i128::try_from(mantissa).ok()?;
@@ -176,11 +176,7 @@ pub fn installments(amount: Decimal, months: u32, first_due: Date) -> Vec<Instal
         .map(|n| {
             let cents = if n == months { last } else { each };
             let offset = i32::try_from(n - 1).unwrap_or(i32::MAX);
-            Installment {
-                n,
-                due: add_months(first_due, offset),
-                amount: from_cents(cents),
-            }
+            Installment { n, due: add_months(first_due, offset), amount: from_cents(cents) }
         })
         .collect()
 }
@@ -202,17 +198,15 @@ pub fn installments(amount: Decimal, months: u32, first_due: Date) -> Vec<Instal
 /// assert_eq!(shortest_affordable_term(amount, Decimal::from(400), 12), Some(3));
 /// assert_eq!(shortest_affordable_term(amount, Decimal::from(50), 12), None);
 /// ```
-pub fn shortest_affordable_term(
-    amount: Decimal,
-    monthly_budget: Decimal,
-    max_months: u32,
-) -> Option<u32> {
+pub fn shortest_affordable_term(amount: Decimal, monthly_budget: Decimal, max_months: u32) -> Option<u32> {
     if monthly_budget <= Decimal::ZERO {
         return None;
     }
-    (1..=max_months).find(|&months| {
-        // The last installment carries the remainder, so it is the largest.
-        split_cents(amount, months).is_some_and(|(_, last)| from_cents(last) <= monthly_budget)
+    // With more months than cents every installment but the last is zero
+    // and the last is the whole amount, as with one month: no need to look.
+    let useful = u32::try_from(cents_of(amount).unsigned_abs()).unwrap_or(u32::MAX);
+    (1..=max_months.min(useful.max(1))).find(|&months| {
+        split_cents(amount, months).is_some_and(|(each, last)| from_cents(each.max(last)) <= monthly_budget)
     })
 }
 
@@ -225,15 +219,10 @@ fn split_cents(amount: Decimal, months: u32) -> Option<(i128, i128)> {
     let total = cents_of(amount);
     // Keep the total representable so that every (smaller) part is too.
     Decimal::try_from_i128_with_scale(total, 2).ok()?;
-    let months = i128::from(months);
-    let each = total.unsigned_abs() / months.unsigned_abs();
-    let last = each + total.unsigned_abs() % months.unsigned_abs();
-    let (each, last) = (i128::try_from(each).ok()?, i128::try_from(last).ok()?);
-    Some(if total < 0 {
-        (-each, -last)
-    } else {
-        (each, last)
-    })
+    let (abs, months) = (total.unsigned_abs(), u128::from(months));
+    let each = i128::try_from(abs / months).ok()?;
+    let last = i128::try_from(abs / months + abs % months).ok()?;
+    Some(if total < 0 { (-each, -last) } else { (each, last) })
 }
 
 /// The amount rounded to the cent, counted in cents. Always fits: a
@@ -261,9 +250,7 @@ fn parse_unsigned(s: &str) -> Option<(u128, u32)> {
         return None;
     }
     let fraction = match fraction {
-        Some(f) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => {
-            f.trim_end_matches('0')
-        }
+        Some(f) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => f.trim_end_matches('0'),
         Some(_) => return None,
         None => "",
     };
@@ -272,14 +259,8 @@ fn parse_unsigned(s: &str) -> Option<(u128, u32)> {
         return None;
     }
     let mut mantissa: u128 = 0;
-    for b in whole
-        .bytes()
-        .chain(fraction.bytes())
-        .filter(u8::is_ascii_digit)
-    {
-        mantissa = mantissa
-            .checked_mul(10)?
-            .checked_add(u128::from(b - b'0'))?;
+    for b in whole.bytes().chain(fraction.bytes()).filter(u8::is_ascii_digit) {
+        mantissa = mantissa.checked_mul(10)?.checked_add(u128::from(b - b'0'))?;
     }
     Some((mantissa, scale))
 }
@@ -340,6 +321,7 @@ mod tests {
             ("rmb3500", "3500"),
             ("3.5万", "35000"),
             ("3.5万元", "35000"),
+            ("3.5 万 元", "35000"),
             ("1.23456万", "12345.6"),
             ("1.234567万", "12345.67"),
             ("2万", "20000"),
@@ -390,6 +372,8 @@ mod tests {
             "3 500",
             "¥¥3500",
             "3500元元",
+            "3500元万",
+            "3500万万",
             "RMB",
             "79228162514264337593543950336",
             "99999999999999999999999999999999999999999",
@@ -402,19 +386,11 @@ mod tests {
 
     #[test]
     fn money_results_have_at_most_two_decimals() {
-        for input in [
-            "1.5",
-            "1.50",
-            "1.500000000000000000000000000000000000000",
-            "0.12万",
-        ] {
+        for input in ["1.5", "1.50", "1.500000000000000000000000000000000000000", "0.12万"] {
             let value = parse_money(input).expect("accepted");
             assert!(value.scale() <= 2, "{input}: {value}");
         }
-        assert_eq!(
-            parse_money("79228162514264337593543950335"),
-            Some(Decimal::MAX)
-        );
+        assert_eq!(parse_money("79228162514264337593543950335"), Some(Decimal::MAX));
     }
 
     #[test]
@@ -524,35 +500,17 @@ mod tests {
         for (amount, expected) in cases {
             assert_eq!(format_money(dec(amount)), expected, "{amount}");
         }
-        assert_eq!(
-            format_money(Decimal::MAX),
-            "¥79,228,162,514,264,337,593,543,950,335.00"
-        );
-        assert_eq!(
-            format_money(Decimal::MIN),
-            "-¥79,228,162,514,264,337,593,543,950,335.00"
-        );
+        assert_eq!(format_money(Decimal::MAX), "¥79,228,162,514,264,337,593,543,950,335.00");
+        assert_eq!(format_money(Decimal::MIN), "-¥79,228,162,514,264,337,593,543,950,335.00");
     }
 
     #[test]
     fn splits_into_installments_with_remainder_last() {
         let plan = installments(dec("1000"), 3, date(2026, 1, 31));
         let expected = vec![
-            Installment {
-                n: 1,
-                due: date(2026, 1, 31),
-                amount: dec("333.33"),
-            },
-            Installment {
-                n: 2,
-                due: date(2026, 2, 28),
-                amount: dec("333.33"),
-            },
-            Installment {
-                n: 3,
-                due: date(2026, 3, 31),
-                amount: dec("333.34"),
-            },
+            Installment { n: 1, due: date(2026, 1, 31), amount: dec("333.33") },
+            Installment { n: 2, due: date(2026, 2, 28), amount: dec("333.33") },
+            Installment { n: 3, due: date(2026, 3, 31), amount: dec("333.34") },
         ];
         assert_eq!(plan, expected);
     }
@@ -571,23 +529,10 @@ mod tests {
         assert!(installments(dec("1000"), 0, first).is_empty());
         assert!(installments(Decimal::MAX, 3, first).is_empty());
         let single = installments(dec("12.345"), 1, first);
-        assert_eq!(
-            single,
-            [Installment {
-                n: 1,
-                due: first,
-                amount: dec("12.35")
-            }]
-        );
-        let tiny: Vec<Decimal> = installments(dec("0.02"), 3, first)
-            .iter()
-            .map(|i| i.amount)
-            .collect();
+        assert_eq!(single, [Installment { n: 1, due: first, amount: dec("12.35") }]);
+        let tiny: Vec<Decimal> = installments(dec("0.02"), 3, first).iter().map(|i| i.amount).collect();
         assert_eq!(tiny, [dec("0"), dec("0"), dec("0.02")]);
-        let negative: Vec<Decimal> = installments(dec("-10"), 3, first)
-            .iter()
-            .map(|i| i.amount)
-            .collect();
+        let negative: Vec<Decimal> = installments(dec("-10"), 3, first).iter().map(|i| i.amount).collect();
         assert_eq!(negative, [dec("-3.33"), dec("-3.33"), dec("-3.34")]);
         let twelve = installments(dec("1200"), 12, date(2026, 8, 31));
         assert_eq!(twelve[11].due, date(2027, 7, 31));
@@ -599,9 +544,7 @@ mod tests {
     fn installments_always_sum_to_the_rounded_amount() {
         let first = date(2026, 1, 31);
         // A spread of amounts with awkward cents, including half cents.
-        let mut amounts: Vec<Decimal> = (0..400i64)
-            .map(|i| Decimal::new(i * i * 7919 + i * 13 + 1, 3))
-            .collect();
+        let mut amounts: Vec<Decimal> = (0..400i64).map(|i| Decimal::new(i * i * 7919 + i * 13 + 1, 3)).collect();
         amounts.extend([dec("0.005"), dec("99999999.995"), dec("1"), dec("-77.77")]);
         for amount in amounts {
             let rounded = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
@@ -639,11 +582,14 @@ mod tests {
         assert_eq!(shortest_affordable_term(amount, dec("1000"), 0), None);
         assert_eq!(shortest_affordable_term(amount, Decimal::ZERO, 12), None);
         assert_eq!(shortest_affordable_term(amount, dec("-5"), 12), None);
-        assert_eq!(
-            shortest_affordable_term(Decimal::ZERO, dec("0.01"), 12),
-            Some(1)
-        );
+        assert_eq!(shortest_affordable_term(Decimal::ZERO, dec("0.01"), 12), Some(1));
         assert_eq!(shortest_affordable_term(Decimal::MAX, dec("1"), 3), None);
+        assert_eq!(shortest_affordable_term(dec("-10"), dec("0.01"), 12), Some(1));
+        // Quick even with a huge limit: past 500 months (one per cent of
+        // ¥5) no installment gets smaller.
+        assert_eq!(shortest_affordable_term(dec("5"), dec("0.009"), u32::MAX), None);
+        assert_eq!(shortest_affordable_term(dec("5"), dec("0.01"), u32::MAX), Some(500));
+        assert_eq!(shortest_affordable_term(dec("5"), dec("0.99"), u32::MAX), Some(6));
     }
 
     #[test]
@@ -653,16 +599,8 @@ mod tests {
             let amount = Decimal::new(cents, 2);
             for budget in [1i64, 50, 3_333, 10_000, 50_001] {
                 let budget = Decimal::new(budget, 2);
-                let expected = (1..=24u32).find(|&m| {
-                    installments(amount, m, first)
-                        .iter()
-                        .all(|i| i.amount <= budget)
-                });
-                assert_eq!(
-                    shortest_affordable_term(amount, budget, 24),
-                    expected,
-                    "{amount} with {budget}"
-                );
+                let expected = (1..=24u32).find(|&m| installments(amount, m, first).iter().all(|i| i.amount <= budget));
+                assert_eq!(shortest_affordable_term(amount, budget, 24), expected, "{amount} with {budget}");
             }
         }
     }

@@ -35,10 +35,10 @@ impl Var {
     /// A decimal number, kept as an integer when it has no fraction.
     pub fn number(d: Decimal) -> Var {
         let n = d.normalize();
-        if n.scale() == 0 {
-            if let Some(i) = n.to_i64() {
-                return Var::Int(i);
-            }
+        if n.scale() == 0
+            && let Some(i) = n.to_i64()
+        {
+            return Var::Int(i);
         }
         Var::Num(n)
     }
@@ -54,19 +54,12 @@ impl Var {
                     Var::Int(i)
                 } else {
                     // Parse the written digits, not the f64, so 0.1 stays 0.1.
-                    n.to_string()
-                        .parse::<Decimal>()
-                        .map(Var::number)
-                        .unwrap_or_else(|_| Var::Str(n.to_string()))
+                    n.to_string().parse::<Decimal>().map(Var::number).unwrap_or_else(|_| Var::Str(n.to_string()))
                 }
             }
             Y::String(s) => Var::Str(s.clone()),
             Y::Sequence(items) => Var::List(items.iter().map(Var::from_yaml).collect()),
-            Y::Mapping(m) => Var::Map(
-                m.iter()
-                    .map(|(k, v)| (yaml_key(k), Var::from_yaml(v)))
-                    .collect(),
-            ),
+            Y::Mapping(m) => Var::Map(m.iter().map(|(k, v)| (yaml_key(k), Var::from_yaml(v))).collect()),
             Y::Tagged(t) => Var::from_yaml(&t.value),
         }
     }
@@ -82,12 +75,7 @@ impl Var {
                     Var::Int(i)
                 } else if let Ok(f) = f64::try_from(v.clone()) {
                     Decimal::from_f64(f)
-                        .map(|d| {
-                            Var::number(d.round_dp_with_strategy(
-                                2,
-                                RoundingStrategy::MidpointAwayFromZero,
-                            ))
-                        })
+                        .map(|d| Var::number(d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)))
                         .unwrap_or(Var::Null)
                 } else {
                     Var::Str(v.to_string())
@@ -118,10 +106,7 @@ impl Var {
             Var::Null => Value::from(()),
             Var::Bool(b) => Value::from(*b),
             Var::Int(i) => Value::from(*i),
-            Var::Num(d) => d
-                .to_f64()
-                .map(Value::from)
-                .unwrap_or_else(|| Value::from(d.to_string())),
+            Var::Num(d) => d.to_f64().map(Value::from).unwrap_or_else(|| Value::from(d.to_string())),
             Var::Str(s) => Value::from(s.as_str()),
             Var::List(items) => Value::from(items.iter().map(Var::to_value).collect::<Vec<_>>()),
             Var::Map(m) => Value::from_iter(m.iter().map(|(k, v)| (k.clone(), v.to_value()))),
@@ -150,16 +135,8 @@ impl Var {
             Var::Int(i) => i.to_string(),
             Var::Num(d) => d.normalize().to_string(),
             Var::Str(s) => s.clone(),
-            Var::List(items) => items
-                .iter()
-                .map(Var::display)
-                .collect::<Vec<_>>()
-                .join(", "),
-            Var::Map(m) => m
-                .iter()
-                .map(|(k, v)| format!("{k}: {}", v.display()))
-                .collect::<Vec<_>>()
-                .join(", "),
+            Var::List(items) => items.iter().map(Var::display).collect::<Vec<_>>().join(", "),
+            Var::Map(m) => m.iter().map(|(k, v)| format!("{k}: {}", v.display())).collect::<Vec<_>>().join(", "),
         }
     }
 }
@@ -167,10 +144,7 @@ impl Var {
 fn yaml_key(k: &serde_yaml::Value) -> String {
     match k {
         serde_yaml::Value::String(s) => s.clone(),
-        other => serde_yaml::to_string(other)
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
+        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_owned(),
     }
 }
 

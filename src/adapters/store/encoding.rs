@@ -106,8 +106,7 @@ fn split(key: &[u8], tree: &'static str) -> Result<(i64, i64, String), StoreErro
     let Some((second, id)) = rest.split_first_chunk::<I64_LEN>() else {
         return Err(corrupt(format!("key of {} bytes is too short", key.len())));
     };
-    let id = String::from_utf8(id.to_vec())
-        .map_err(|_| corrupt("reminder id is not UTF-8".to_owned()))?;
+    let id = String::from_utf8(id.to_vec()).map_err(|_| corrupt("reminder id is not UTF-8".to_owned()))?;
     Ok((from_ordered(*first), from_ordered(*second), id))
 }
 

@@ -152,47 +152,27 @@ mod tests {
 
     #[test]
     fn wording_says_what_to_do() {
-        let in_use = StoreError::InUse {
-            dir: PathBuf::from("/var/lib/guidebot"),
-        };
+        let in_use = StoreError::InUse { dir: PathBuf::from("/var/lib/guidebot") };
         assert_eq!(
             in_use.to_string(),
             "data directory /var/lib/guidebot is in use by another process; \
              is `guidebot bot` already running? stop it, or pass another --data DIR"
         );
 
-        let too_new = StoreError::SchemaTooNew {
-            dir: PathBuf::from("d"),
-            found: 2,
-            supported: 1,
-        };
+        let too_new = StoreError::SchemaTooNew { dir: PathBuf::from("d"), found: 2, supported: 1 };
         assert_eq!(
             too_new.to_string(),
             "data directory d uses storage schema version 2, but this guidebot \
              understands only version 1; upgrade guidebot, or pass another --data DIR"
         );
 
-        let db = StoreError::db("saving the record of user 42")(sled::Error::Unsupported(
-            "x".to_owned(),
-        ));
-        assert!(
-            db.to_string()
-                .starts_with("saving the record of user 42 failed: ")
-        );
+        let db = StoreError::db("saving the record of user 42")(sled::Error::Unsupported("x".to_owned()));
+        assert!(db.to_string().starts_with("saving the record of user 42 failed: "));
 
-        let len = StoreError::KeyFileLength {
-            path: PathBuf::from("k/1.key"),
-            len: 3,
-        };
-        assert_eq!(
-            len.to_string(),
-            "key file k/1.key holds 3 bytes instead of 32; the data directory may be damaged"
-        );
+        let len = StoreError::KeyFileLength { path: PathBuf::from("k/1.key"), len: 3 };
+        assert_eq!(len.to_string(), "key file k/1.key holds 3 bytes instead of 32; the data directory may be damaged");
 
         let decrypt = StoreError::Decrypt { user: -7 };
-        assert_eq!(
-            decrypt.to_string(),
-            "the record of user -7 cannot be decrypted; the data directory may be damaged"
-        );
+        assert_eq!(decrypt.to_string(), "the record of user -7 cannot be decrypted; the data directory may be damaged");
     }
 }

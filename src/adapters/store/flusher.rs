@@ -71,10 +71,7 @@ impl Flusher {
             .name("store-flusher".to_owned())
             .spawn(move || run(&for_thread, &mut flush))
             .map_err(|source| StoreError::SpawnFlusher { source })?;
-        Ok(Flusher {
-            shared,
-            thread: Some(thread),
-        })
+        Ok(Flusher { shared, thread: Some(thread) })
     }
 
     /// Blocks until a flush that started after this call has completed, and
@@ -92,18 +89,11 @@ impl Flusher {
             if state.stopped {
                 return Err(StoreError::FlusherStopped);
             }
-            state = self
-                .shared
-                .done
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = self.shared.done.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
         // If we slept through several flushes, the newest also started after
         // our write, so its result is a valid verdict for us.
-        state
-            .last
-            .clone()
-            .map_err(|source| StoreError::Flush { source })
+        state.last.clone().map_err(|source| StoreError::Flush { source })
     }
 }
 
@@ -143,10 +133,7 @@ fn run(shared: &Shared, flush: &mut FlushFn) {
     loop {
         let mut state = shared.lock();
         while !state.requested && !state.shutdown {
-            state = shared
-                .work
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = shared.work.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
         if !state.requested {
             break; // shutdown with nobody waiting
@@ -215,10 +202,7 @@ mod tests {
         // Each wait needs at least one flush of its own epoch, never more
         // than one flush per wait.
         let flushes = count.load(Ordering::SeqCst);
-        assert!(
-            flushes >= 50 && flushes <= waits,
-            "{flushes} flushes for {waits} waits"
-        );
+        assert!(flushes >= 50 && flushes <= waits, "{flushes} flushes for {waits} waits");
     }
 
     #[test]
@@ -246,9 +230,6 @@ mod tests {
         let err = flusher.wait_durable().expect_err("flusher died");
         assert!(matches!(err, StoreError::FlusherStopped), "{err:?}");
         // Later waits fail fast too.
-        assert!(matches!(
-            flusher.wait_durable(),
-            Err(StoreError::FlusherStopped)
-        ));
+        assert!(matches!(flusher.wait_durable(), Err(StoreError::FlusherStopped)));
     }
 }

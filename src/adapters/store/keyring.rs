@@ -76,31 +76,19 @@ impl Keyring {
     /// Locks the shard of `user`. Hold it for the whole write of that user.
     pub(super) fn lock(&self, user: UserId) -> KeyShard<'_> {
         let index = usize::try_from(user.rem_euclid(SHARDS as i64)).unwrap_or(0);
-        let cache = self.shards[index]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        KeyShard {
-            dir: &self.dir,
-            cache,
-        }
+        let cache = self.shards[index].lock().unwrap_or_else(PoisonError::into_inner);
+        KeyShard { dir: &self.dir, cache }
     }
 
     /// Users that have a key file, for the open-time sweep of orphans.
     /// Files that are not `<i64>.key` are ignored.
     pub(super) fn users_with_key_file(&self) -> Result<Vec<UserId>, StoreError> {
-        let read_error = |source| StoreError::KeyFile {
-            action: "list",
-            path: self.dir.clone(),
-            source,
-        };
+        let read_error = |source| StoreError::KeyFile { action: "list", path: self.dir.clone(), source };
         let mut users = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(read_error)? {
             let entry = entry.map_err(read_error)?;
             let name = entry.file_name();
-            let Some(user) = name
-                .to_str()
-                .and_then(|n| n.strip_suffix(".key"))
-                .and_then(|n| n.parse::<UserId>().ok())
+            let Some(user) = name.to_str().and_then(|n| n.strip_suffix(".key")).and_then(|n| n.parse::<UserId>().ok())
             else {
                 continue;
             };
@@ -146,11 +134,7 @@ impl KeyShard<'_> {
         let path = key_path(self.dir, user);
         let error = |action| {
             let path = path.clone();
-            move |source| StoreError::KeyFile {
-                action,
-                path,
-                source,
-            }
+            move |source| StoreError::KeyFile { action, path, source }
         };
         let mut file = match OpenOptions::new().write(true).open(&path) {
             Ok(file) => file,
@@ -187,17 +171,8 @@ impl UserKey {
         let aad = user.to_be_bytes();
         let ciphertext = self
             .cipher()
-            .encrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: record,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| StoreError::Encrypt {
-                user,
-                len: record.len(),
-            })?;
+            .encrypt(&XNonce::from(nonce), Payload { msg: record, aad: &aad })
+            .map_err(|_| StoreError::Encrypt { user, len: record.len() })?;
         let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&ciphertext);
@@ -211,13 +186,7 @@ impl UserKey {
         };
         let aad = user.to_be_bytes();
         self.cipher()
-            .decrypt(
-                &XNonce::from(*nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: &aad,
-                },
-            )
+            .decrypt(&XNonce::from(*nonce), Payload { msg: ciphertext, aad: &aad })
             .map_err(|_| StoreError::Decrypt { user })
     }
 }
@@ -233,10 +202,7 @@ pub(super) fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|source| StoreError::CreateDir {
-        dir: dir.to_path_buf(),
-        source,
-    })
+    builder.create(dir).map_err(|source| StoreError::CreateDir { dir: dir.to_path_buf(), source })
 }
 
 /// Makes `dir` 0700 even if it existed before with looser permissions.
@@ -261,11 +227,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 fn read_key(path: &Path) -> Result<Option<UserKey>, StoreError> {
-    let error = |source| StoreError::KeyFile {
-        action: "read",
-        path: path.to_path_buf(),
-        source,
-    };
+    let error = |source| StoreError::KeyFile { action: "read", path: path.to_path_buf(), source };
     let mut file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -273,16 +235,10 @@ fn read_key(path: &Path) -> Result<Option<UserKey>, StoreError> {
     };
     // Read one byte more than a key, to tell a long file from a key.
     let mut bytes = Vec::with_capacity(KEY_LEN + 1);
-    (&mut file)
-        .take(KEY_LEN as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(error)?;
+    (&mut file).take(KEY_LEN as u64 + 1).read_to_end(&mut bytes).map_err(error)?;
     let Ok(key) = <[u8; KEY_LEN]>::try_from(bytes.as_slice()) else {
         let len = file.metadata().map_err(error)?.len();
-        return Err(StoreError::KeyFileLength {
-            path: path.to_path_buf(),
-            len,
-        });
+        return Err(StoreError::KeyFileLength { path: path.to_path_buf(), len });
     };
     Ok(Some(UserKey(key)))
 }
@@ -291,11 +247,7 @@ fn write_key(dir: &Path, user: UserId, key: &UserKey) -> Result<(), StoreError> 
     let path = key_path(dir, user);
     let error = |action| {
         let path = path.clone();
-        move |source| StoreError::KeyFile {
-            action,
-            path,
-            source,
-        }
+        move |source| StoreError::KeyFile { action, path, source }
     };
     let mut options = OpenOptions::new();
     // create_new: the shard lock guarantees no other writer of this user, so
@@ -324,10 +276,7 @@ mod tests {
         let sealed = key.seal(42, b"hello").expect("seal");
         assert_eq!(sealed.len(), NONCE_LEN + 5 + 16);
         assert_eq!(key.open(42, &sealed).expect("open"), b"hello");
-        assert!(matches!(
-            key.open(43, &sealed),
-            Err(StoreError::Decrypt { user: 43 })
-        ));
+        assert!(matches!(key.open(43, &sealed), Err(StoreError::Decrypt { user: 43 })));
         let other = UserKey::random().expect("random");
         assert!(other.open(42, &sealed).is_err());
         assert!(key.open(42, &sealed[..10]).is_err());
@@ -374,10 +323,7 @@ mod tests {
         let path = key_path(&keyring.dir, 9);
         fs::write(&path, [1u8; 5]).expect("write");
         let err = keyring.lock(9).existing(9).err().expect("bad length");
-        assert!(
-            matches!(err, StoreError::KeyFileLength { len: 5, .. }),
-            "{err:?}"
-        );
+        assert!(matches!(err, StoreError::KeyFileLength { len: 5, .. }), "{err:?}");
         assert!(err.to_string().contains("9.key"), "{err}");
     }
 }

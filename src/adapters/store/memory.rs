@@ -79,23 +79,11 @@ impl Store for MemoryStore {
     }
 
     fn due_reminders(&self, now: i64) -> Result<Vec<Reminder>, StoreError> {
-        Ok(self
-            .lock()
-            .reminders
-            .iter()
-            .take_while(|(at, _, _)| *at <= now)
-            .map(to_reminder)
-            .collect())
+        Ok(self.lock().reminders.iter().take_while(|(at, _, _)| *at <= now).map(to_reminder).collect())
     }
 
     fn reminders_of(&self, user: UserId) -> Result<Vec<Reminder>, StoreError> {
-        Ok(self
-            .lock()
-            .reminders
-            .iter()
-            .filter(|(_, u, _)| *u == user)
-            .map(to_reminder)
-            .collect())
+        Ok(self.lock().reminders.iter().filter(|(_, u, _)| *u == user).map(to_reminder).collect())
     }
 
     fn remove_reminder(&self, r: &Reminder) -> Result<(), StoreError> {
@@ -105,11 +93,7 @@ impl Store for MemoryStore {
 }
 
 fn to_reminder((at, user, id): &(i64, UserId, String)) -> Reminder {
-    Reminder {
-        at: *at,
-        user: *user,
-        id: id.clone(),
-    }
+    Reminder { at: *at, user: *user, id: id.clone() }
 }
 
 #[cfg(test)]
@@ -128,11 +112,7 @@ mod tests {
             assert!(store.first_delivery(id).expect("first"));
         }
         assert_eq!(store.lock().updates.len(), UPDATES_KEPT);
-        assert!(
-            !store
-                .first_delivery(UPDATES_KEPT as i64 + 4)
-                .expect("newest kept")
-        );
+        assert!(!store.first_delivery(UPDATES_KEPT as i64 + 4).expect("newest kept"));
         assert!(store.first_delivery(0).expect("oldest forgotten"));
     }
 }

@@ -114,11 +114,7 @@ pub(crate) mod tests {
     use super::*;
 
     fn reminder(at: i64, user: UserId, id: &str) -> Reminder {
-        Reminder {
-            at,
-            user,
-            id: id.to_owned(),
-        }
+        Reminder { at, user, id: id.to_owned() }
     }
 
     /// Runs every shared check on `store`, which must be empty.
@@ -133,10 +129,7 @@ pub(crate) mod tests {
     fn round_trip(store: &dyn Store) {
         assert_eq!(store.load(10).expect("load"), None);
         store.save(10, b"{\"step\":\"start\"}").expect("save");
-        assert_eq!(
-            store.load(10).expect("load"),
-            Some(b"{\"step\":\"start\"}".to_vec())
-        );
+        assert_eq!(store.load(10).expect("load"), Some(b"{\"step\":\"start\"}".to_vec()));
         store.save(-10, b"").expect("save an empty record");
         assert_eq!(store.load(-10).expect("load"), Some(Vec::new()));
         let mut users = store.users().expect("users");
@@ -147,10 +140,7 @@ pub(crate) mod tests {
     fn overwrite(store: &dyn Store) {
         store.save(20, b"first").expect("save");
         store.save(20, b"second, longer").expect("save");
-        assert_eq!(
-            store.load(20).expect("load"),
-            Some(b"second, longer".to_vec())
-        );
+        assert_eq!(store.load(20).expect("load"), Some(b"second, longer".to_vec()));
     }
 
     fn erase(store: &dyn Store) {
@@ -166,10 +156,7 @@ pub(crate) mod tests {
         assert!(!store.users().expect("users").contains(&30));
         // The neighbour is untouched.
         assert_eq!(store.load(31).expect("load"), Some(b"neighbour".to_vec()));
-        assert_eq!(
-            store.reminders_of(31).expect("reminders"),
-            vec![reminder(100, 31, "a")]
-        );
+        assert_eq!(store.reminders_of(31).expect("reminders"), vec![reminder(100, 31, "a")]);
         store.erase(30).expect("erasing twice is fine");
 
         // A user can come back after erasure.
@@ -192,32 +179,16 @@ pub(crate) mod tests {
         store.schedule_reminder(-5, 2, "y").expect("schedule");
         store.schedule_reminder(0, 1, "z").expect("schedule");
         store.schedule_reminder(5, -1, "w").expect("schedule");
-        store
-            .schedule_reminder(i64::MIN, 1, "first")
-            .expect("schedule");
-        store
-            .schedule_reminder(i64::MAX, 1, "last")
-            .expect("schedule");
-        store
-            .schedule_reminder(5, 2, "x")
-            .expect("scheduling twice keeps one");
+        store.schedule_reminder(i64::MIN, 1, "first").expect("schedule");
+        store.schedule_reminder(i64::MAX, 1, "last").expect("schedule");
+        store.schedule_reminder(5, 2, "x").expect("scheduling twice keeps one");
 
-        assert_eq!(
-            store.due_reminders(i64::MIN).expect("due"),
-            vec![reminder(i64::MIN, 1, "first")]
-        );
+        assert_eq!(store.due_reminders(i64::MIN).expect("due"), vec![reminder(i64::MIN, 1, "first")]);
         assert_eq!(store.due_reminders(-6).expect("due").len(), 1);
-        assert_eq!(
-            store.due_reminders(-5).expect("due"),
-            vec![reminder(i64::MIN, 1, "first"), reminder(-5, 2, "y"),]
-        );
+        assert_eq!(store.due_reminders(-5).expect("due"), vec![reminder(i64::MIN, 1, "first"), reminder(-5, 2, "y"),]);
         assert_eq!(
             store.due_reminders(4).expect("due"),
-            vec![
-                reminder(i64::MIN, 1, "first"),
-                reminder(-5, 2, "y"),
-                reminder(0, 1, "z"),
-            ]
+            vec![reminder(i64::MIN, 1, "first"), reminder(-5, 2, "y"), reminder(0, 1, "z"),]
         );
         let at_five = vec![
             reminder(i64::MIN, 1, "first"),
@@ -233,31 +204,14 @@ pub(crate) mod tests {
 
         assert_eq!(
             store.reminders_of(1).expect("of"),
-            vec![
-                reminder(i64::MIN, 1, "first"),
-                reminder(0, 1, "z"),
-                reminder(i64::MAX, 1, "last"),
-            ]
+            vec![reminder(i64::MIN, 1, "first"), reminder(0, 1, "z"), reminder(i64::MAX, 1, "last"),]
         );
-        assert_eq!(
-            store.reminders_of(2).expect("of"),
-            vec![reminder(-5, 2, "y"), reminder(5, 2, "x"),]
-        );
+        assert_eq!(store.reminders_of(2).expect("of"), vec![reminder(-5, 2, "y"), reminder(5, 2, "x"),]);
 
-        store
-            .remove_reminder(&reminder(-5, 2, "y"))
-            .expect("remove");
-        store
-            .remove_reminder(&reminder(-5, 2, "y"))
-            .expect("removing twice is fine");
-        assert_eq!(
-            store.reminders_of(2).expect("of"),
-            vec![reminder(5, 2, "x")]
-        );
-        assert_eq!(
-            store.due_reminders(-5).expect("due"),
-            vec![reminder(i64::MIN, 1, "first")]
-        );
+        store.remove_reminder(&reminder(-5, 2, "y")).expect("remove");
+        store.remove_reminder(&reminder(-5, 2, "y")).expect("removing twice is fine");
+        assert_eq!(store.reminders_of(2).expect("of"), vec![reminder(5, 2, "x")]);
+        assert_eq!(store.due_reminders(-5).expect("due"), vec![reminder(i64::MIN, 1, "first")]);
         for r in store.due_reminders(i64::MAX).expect("due") {
             store.remove_reminder(&r).expect("remove");
         }

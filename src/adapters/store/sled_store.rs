@@ -58,10 +58,7 @@ impl SledStore {
             .map_err(|source| open_error(dir, source))?;
         check_schema(&db, dir)?;
 
-        let tree = |name: &'static str| {
-            db.open_tree(name)
-                .map_err(StoreError::db(format!("opening tree `{name}`")))
-        };
+        let tree = |name: &'static str| db.open_tree(name).map_err(StoreError::db(format!("opening tree `{name}`")));
         let store = SledStore {
             dir: dir.to_path_buf(),
             users: tree("users")?,
@@ -112,9 +109,7 @@ impl SledStore {
         let excess = self.updates.len().saturating_sub(keep);
         for key in self.updates.iter().keys().take(excess) {
             let key = key.map_err(StoreError::db("pruning update ids"))?;
-            self.updates
-                .remove(key)
-                .map_err(StoreError::db("pruning update ids"))?;
+            self.updates.remove(key).map_err(StoreError::db("pruning update ids"))?;
         }
         Ok(())
     }
@@ -164,10 +159,8 @@ impl Store for SledStore {
             .keys()
             .collect::<Result<Vec<_>, _>>()
             .map_err(StoreError::db(action()))?;
-        let reminders = index_keys
-            .iter()
-            .map(|k| encoding::decode_reminder_index_key(k))
-            .collect::<Result<Vec<_>, _>>()?;
+        let reminders =
+            index_keys.iter().map(|k| encoding::decode_reminder_index_key(k)).collect::<Result<Vec<_>, _>>()?;
         (&self.users, &self.reminders, &self.reminders_by_user)
             .transaction(|(users, by_time, by_user)| {
                 users.remove(&encoding::user_key(user))?;
@@ -202,20 +195,12 @@ impl Store for SledStore {
         let action = || format!("recording update {update_id}");
         let swapped = self
             .updates
-            .compare_and_swap(
-                encoding::update_key(update_id),
-                None::<&[u8]>,
-                Some(&[] as &[u8]),
-            )
+            .compare_and_swap(encoding::update_key(update_id), None::<&[u8]>, Some(&[] as &[u8]))
             .map_err(StoreError::db(action()))?;
         if swapped.is_err() {
             return Ok(false);
         }
-        if self
-            .new_updates
-            .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(PRUNE_EVERY)
-        {
+        if self.new_updates.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
             self.prune_updates(UPDATES_KEPT)?;
         }
         self.flusher.wait_durable()?;
@@ -231,9 +216,7 @@ impl Store for SledStore {
                 by_user.insert(by_user_key.as_slice(), &[] as &[u8])?;
                 Ok(())
             })
-            .map_err(transaction_error(format!(
-                "scheduling reminder `{id}` of user {user}"
-            )))?;
+            .map_err(transaction_error(format!("scheduling reminder `{id}` of user {user}")))?;
         self.flusher.wait_durable()
     }
 
@@ -255,9 +238,7 @@ impl Store for SledStore {
             .scan_prefix(encoding::reminder_index_prefix(user))
             .keys()
             .map(|key| {
-                let key = key.map_err(StoreError::db(format!(
-                    "listing the reminders of user {user}"
-                )))?;
+                let key = key.map_err(StoreError::db(format!("listing the reminders of user {user}")))?;
                 encoding::decode_reminder_index_key(&key)
             })
             .collect()
@@ -272,10 +253,7 @@ impl Store for SledStore {
                 by_user.remove(by_user_key.as_slice())?;
                 Ok(())
             })
-            .map_err(transaction_error(format!(
-                "removing reminder `{}` of user {}",
-                r.id, r.user
-            )))?;
+            .map_err(transaction_error(format!("removing reminder `{}` of user {}", r.id, r.user)))?;
         self.flusher.wait_durable()
     }
 }
@@ -288,50 +266,30 @@ impl Store for SledStore {
 /// sled passes the io error through.
 fn open_error(dir: &Path, source: sled::Error) -> StoreError {
     if let sled::Error::Io(e) = &source
-        && (e.kind() == io::ErrorKind::WouldBlock
-            || e.to_string().contains("could not acquire lock"))
+        && (e.kind() == io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock"))
     {
-        return StoreError::InUse {
-            dir: dir.to_path_buf(),
-        };
+        return StoreError::InUse { dir: dir.to_path_buf() };
     }
-    StoreError::Open {
-        dir: dir.to_path_buf(),
-        source,
-    }
+    StoreError::Open { dir: dir.to_path_buf(), source }
 }
 
 /// Writes schema version 1 into a new store; refuses a store with another.
 fn check_schema(db: &sled::Db, dir: &Path) -> Result<(), StoreError> {
-    let meta = db
-        .open_tree("meta")
-        .map_err(StoreError::db("opening tree `meta`"))?;
-    let stored = meta
-        .get(encoding::SCHEMA_VERSION_KEY)
-        .map_err(StoreError::db("reading the schema version"))?;
+    let meta = db.open_tree("meta").map_err(StoreError::db("opening tree `meta`"))?;
+    let stored = meta.get(encoding::SCHEMA_VERSION_KEY).map_err(StoreError::db("reading the schema version"))?;
     let Some(stored) = stored else {
-        meta.insert(
-            encoding::SCHEMA_VERSION_KEY,
-            &encoding::SCHEMA_VERSION.to_be_bytes(),
-        )
-        .map_err(StoreError::db("writing the schema version"))?;
+        meta.insert(encoding::SCHEMA_VERSION_KEY, &encoding::SCHEMA_VERSION.to_be_bytes())
+            .map_err(StoreError::db("writing the schema version"))?;
         db.flush().map_err(|source| StoreError::Flush { source })?;
         return Ok(());
     };
     let found = encoding::decode_schema_version(&stored)?;
     if found > encoding::SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew {
-            dir: dir.to_path_buf(),
-            found,
-            supported: encoding::SCHEMA_VERSION,
-        });
+        return Err(StoreError::SchemaTooNew { dir: dir.to_path_buf(), found, supported: encoding::SCHEMA_VERSION });
     }
     if found < encoding::SCHEMA_VERSION {
         // Version 1 is the first; anything lower was never written by us.
-        return Err(StoreError::Corrupt {
-            tree: "meta",
-            detail: format!("unknown schema version {found}"),
-        });
+        return Err(StoreError::Corrupt { tree: "meta", detail: format!("unknown schema version {found}") });
     }
     Ok(())
 }
@@ -340,10 +298,9 @@ fn transaction_error(action: String) -> impl FnOnce(TransactionError<()>) -> Sto
     move |e| match e {
         TransactionError::Storage(source) => StoreError::Db { action, source },
         // Our closures never abort.
-        TransactionError::Abort(()) => StoreError::Db {
-            action,
-            source: sled::Error::ReportableBug("transaction aborted".to_owned()),
-        },
+        TransactionError::Abort(()) => {
+            StoreError::Db { action, source: sled::Error::ReportableBug("transaction aborted".to_owned()) }
+        }
     }
 }
 
@@ -398,12 +355,8 @@ mod tests {
         let key_file = tmp.path().join("keys").join("77.key");
         {
             let store = open(tmp.path());
-            store
-                .save(77, b"{\"note\":\"SECRET-NOTE-4242\"}")
-                .expect("save");
-            store
-                .save(77, b"{\"note\":\"SECRET-NOTE-4242 v2\"}")
-                .expect("save");
+            store.save(77, b"{\"note\":\"SECRET-NOTE-4242\"}").expect("save");
+            store.save(77, b"{\"note\":\"SECRET-NOTE-4242 v2\"}").expect("save");
             store.schedule_reminder(5, 77, "r1").expect("schedule");
             assert!(key_file.exists());
             assert_eq!(files_containing(tmp.path(), secret), Vec::<PathBuf>::new());
@@ -436,14 +389,7 @@ mod tests {
         let mut users = store.users().expect("users");
         users.sort_unstable();
         assert_eq!(users, vec![-2, 1]);
-        assert_eq!(
-            store.reminders_of(1).expect("reminders"),
-            vec![Reminder {
-                at: -3,
-                user: 1,
-                id: "a".to_owned()
-            }]
-        );
+        assert_eq!(store.reminders_of(1).expect("reminders"), vec![Reminder { at: -3, user: 1, id: "a".to_owned() }]);
         assert!(!store.first_delivery(900).expect("seen before the reopen"));
         assert!(store.first_delivery(901).expect("new"));
     }
@@ -454,16 +400,10 @@ mod tests {
         let dir = tmp.path().join("data");
         let first = open(&dir);
         let err = SledStore::open(&dir).err().expect("second open must fail");
-        assert!(
-            matches!(&err, StoreError::InUse { dir: d } if *d == dir),
-            "{err:?}"
-        );
+        assert!(matches!(&err, StoreError::InUse { dir: d } if *d == dir), "{err:?}");
         let message = err.to_string();
         assert!(message.contains(&dir.display().to_string()), "{message}");
-        assert!(
-            message.contains("is `guidebot bot` already running?"),
-            "{message}"
-        );
+        assert!(message.contains("is `guidebot bot` already running?"), "{message}");
         drop(first);
         open(&dir);
     }
@@ -490,22 +430,11 @@ mod tests {
             let meta = db.open_tree("meta").expect("meta");
             let version = meta.get("schema_version").expect("get").expect("written");
             assert_eq!(version.as_ref(), 1u32.to_be_bytes());
-            meta.insert("schema_version", &2u32.to_be_bytes())
-                .expect("insert");
+            meta.insert("schema_version", &2u32.to_be_bytes()).expect("insert");
             db.flush().expect("flush");
         }
         let err = SledStore::open(tmp.path()).err().expect("newer schema");
-        assert!(
-            matches!(
-                err,
-                StoreError::SchemaTooNew {
-                    found: 2,
-                    supported: 1,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, StoreError::SchemaTooNew { found: 2, supported: 1, .. }), "{err:?}");
         assert!(err.to_string().contains("upgrade guidebot"), "{err}");
     }
 
@@ -558,10 +487,7 @@ mod tests {
             }
         }
         let store = open(tmp.path());
-        assert_eq!(
-            store.users().expect("users").len(),
-            (threads * per_thread) as usize
-        );
+        assert_eq!(store.users().expect("users").len(), (threads * per_thread) as usize);
         for t in 0..threads {
             for i in 0..per_thread {
                 let user = t * 1_000 + i;

@@ -33,10 +33,10 @@ impl Chat<'_> {
             _ => Event::Start,
         };
         self.send(&opening, &mut keyboard, out)?;
-        if let Some(l) = &self.lang {
-            if state.lang.as_deref() != Some(l) {
-                self.send(&Event::Text(format!("/lang {l}")), &mut keyboard, out)?;
-            }
+        if let Some(l) = &self.lang
+            && state.lang.as_deref() != Some(l)
+        {
+            self.send(&Event::Text(format!("/lang {l}")), &mut keyboard, out)?;
         }
         for line in input.lines() {
             let line = line.map_err(ChatError::Io)?;
@@ -91,7 +91,12 @@ impl Chat<'_> {
             s.push_str(&self.message(m));
         }
         if let Some(d) = &output.document {
-            s.push_str(&format!("----- {} -----\n{}\n----- end of {} -----\n\n", d.filename, d.content.trim_end(), d.filename));
+            s.push_str(&format!(
+                "----- {} -----\n{}\n----- end of {} -----\n\n",
+                d.filename,
+                d.content.trim_end(),
+                d.filename
+            ));
         }
         s
     }
@@ -129,10 +134,10 @@ fn last_keyboard(out: &Output) -> Option<Message> {
 /// The button `text` names: its number or its label (ticks ignored).
 fn pick(m: &Message, text: &str) -> Option<Press> {
     let buttons: Vec<_> = m.buttons.iter().flatten().collect();
-    if let Ok(n) = text.parse::<usize>() {
-        if !m.typed {
-            return buttons.get(n.checked_sub(1)?).map(|b| b.press);
-        }
+    if let Ok(n) = text.parse::<usize>()
+        && !m.typed
+    {
+        return buttons.get(n.checked_sub(1)?).map(|b| b.press);
     }
     let want = text.to_lowercase();
     buttons

@@ -29,7 +29,10 @@ pub fn check_guide(g: &Guide) -> Vec<Diagnostic> {
     c.stages();
     c.nodes();
     c.variables();
-    c.reachability();
+    // With a link broken, "unreachable" and "trapped" only echo it: report them once links are fixed.
+    if !c.out.iter().any(|d| d.message.contains("which does not exist") || d.message.contains("which is not a node")) {
+        c.reachability();
+    }
     c.out
 }
 
@@ -43,12 +46,7 @@ fn valid_id(id: &str) -> bool {
 }
 
 fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> String {
-    candidates
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(s, _)| *s > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| format!("; did you mean `{c}`?"))
-        .unwrap_or_default()
+    super::closest(word, candidates).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default()
 }
 
 /// Every node a node can lead to, with the YAML path of the link.
@@ -81,12 +79,7 @@ impl Checker<'_> {
     }
 
     fn push(&mut self, line: usize, col: usize, message: String) {
-        self.out.push(Diagnostic {
-            file: self.g.path.clone(),
-            line,
-            col,
-            message,
-        });
+        self.out.push(Diagnostic { file: self.g.path.clone(), line, col, message });
     }
 
     fn ids(&mut self) {
@@ -150,24 +143,39 @@ impl Checker<'_> {
             if kinds.len() > 1 {
                 self.err_key(
                     &p,
-                    format!("node `{id}` has {}; a node has at most one of them: split it into several nodes", kinds.join(" and ")),
+                    format!(
+                        "node `{id}` has {}; a node has at most one of them: split it into several nodes",
+                        kinds.join(" and ")
+                    ),
                 );
             }
             if n.say.is_none() && n.branch.is_none() {
-                self.err_key(&p, format!("node `{id}` has no `say`; add the text it shows (only `branch` nodes may leave it out)"));
+                self.err_key(
+                    &p,
+                    format!("node `{id}` has no `say`; add the text it shows (only `branch` nodes may leave it out)"),
+                );
             }
             if n.end && (n.goto.is_some() || !kinds.is_empty()) {
-                self.err_key(&p, format!("node `{id}` has `end: true` and also a way forward; remove `end` or the way forward"));
+                self.err_key(
+                    &p,
+                    format!("node `{id}` has `end: true` and also a way forward; remove `end` or the way forward"),
+                );
             }
             if !n.end && n.goto.is_none() && kinds.is_empty() {
                 self.err_key(&p, format!("node `{id}` has no way forward: add `goto`, an interaction, or `end: true`"));
             }
             if (n.ask.is_some() || n.checklist.is_some()) && n.goto.is_none() {
                 let kind = if n.ask.is_some() { "ask" } else { "checklist" };
-                self.err_key(&p, format!("node `{id}` has `{kind}` but no `goto`; add the node that comes after the answer"));
+                self.err_key(
+                    &p,
+                    format!("node `{id}` has `{kind}` but no `goto`; add the node that comes after the answer"),
+                );
             }
             if n.branch.is_some() && n.goto.is_some() {
-                self.err(&format!("{p}.goto"), format!("node `{id}` is a `branch`; put its targets in the branch entries and remove `goto`"));
+                self.err(
+                    &format!("{p}.goto"),
+                    format!("node `{id}` is a `branch`; put its targets in the branch entries and remove `goto`"),
+                );
             }
             self.choices(id, n);
             self.branch(id, n);
@@ -179,13 +187,19 @@ impl Checker<'_> {
     fn choices(&mut self, id: &str, n: &Node) {
         let Some(choices) = &n.choices else { return };
         if choices.is_empty() {
-            self.err(&format!("nodes.{id}.choices"), format!("node `{id}` has an empty `choices` list; add at least one choice"));
+            self.err(
+                &format!("nodes.{id}.choices"),
+                format!("node `{id}` has an empty `choices` list; add at least one choice"),
+            );
         }
         for (i, c) in choices.iter().enumerate() {
             if c.goto.is_none() && n.goto.is_none() {
                 self.err(
                     &format!("nodes.{id}.choices.{i}"),
-                    format!("choice `{}` of node `{id}` leads nowhere; give it a `goto` (or give the node one)", c.label),
+                    format!(
+                        "choice `{}` of node `{id}` leads nowhere; give it a `goto` (or give the node one)",
+                        c.label
+                    ),
                 );
             }
         }
@@ -231,7 +245,9 @@ impl Checker<'_> {
                 AskType::Text => text.parse::<u32>().is_ok(),
                 AskType::Number => parse_number(&text).is_some(),
                 AskType::Money => parse_money(&text).is_some(),
-                AskType::Date => text == "today" || parse_date(&text, jiff::civil::date(2000, 1, 1)).is_some() && text.len() == 10,
+                AskType::Date => {
+                    text == "today" || parse_date(&text, jiff::civil::date(2000, 1, 1)).is_some() && text.len() == 10
+                }
             };
             if !ok {
                 let want = match a.kind {
@@ -240,14 +256,23 @@ impl Checker<'_> {
                     AskType::Money => "an amount such as 100 or 0.01",
                     AskType::Date => "`today` or a date like 2026-12-15",
                 };
-                self.err(&format!("{p}.{key}"), format!("`{key}` of a {:?} question must be {want}", a.kind).to_lowercase());
+                self.err(
+                    &format!("{p}.{key}"),
+                    format!("`{key}` of a {:?} question must be {want}", a.kind).to_lowercase(),
+                );
             }
         }
         if a.whole && a.kind != AskType::Number {
             self.err(&format!("{p}.whole"), "`whole` applies to `type: number` only; remove it".into());
         }
         if !valid_path(&a.save) {
-            self.err(&format!("{p}.save"), format!("`{}` is not a variable name; use letters, digits and _, with dots between record fields", a.save));
+            self.err(
+                &format!("{p}.save"),
+                format!(
+                    "`{}` is not a variable name; use letters, digits and _, with dots between record fields",
+                    a.save
+                ),
+            );
         }
     }
 
@@ -263,7 +288,10 @@ impl Checker<'_> {
                 self.err(&format!("{p}.items.{i}.id"), format!("item id `{}` may only use a-z, 0-9 and _", it.id));
             }
             if !seen.insert(it.id.as_str()) {
-                self.err(&format!("{p}.items.{i}.id"), format!("item id `{}` is used twice in checklist `{id}`; ids must differ", it.id));
+                self.err(
+                    &format!("{p}.items.{i}.id"),
+                    format!("item id `{}` is used twice in checklist `{id}`; ids must differ", it.id),
+                );
             }
         }
     }
@@ -302,17 +330,17 @@ impl Checker<'_> {
                     continue;
                 }
                 let hint = suggest(&var, defined.iter().map(String::as_str));
-                self.err(
-                    &name,
-                    format!("`{var}` is used in `{name}` but no node saves, sets or computes it{hint}"),
-                );
+                self.err(&name, format!("`{var}` is used in `{name}` but no node saves, sets or computes it{hint}"));
             }
         }
         for (id, n) in &self.g.file.nodes {
             if let Some(a) = &n.append {
                 let root = a.from.split('.').next().unwrap_or(&a.from);
                 if !defined.contains(root) {
-                    self.err(&format!("nodes.{id}.append.from"), format!("`append` takes `{}`, which no node saves, sets or computes", a.from));
+                    self.err(
+                        &format!("nodes.{id}.append.from"),
+                        format!("`append` takes `{}`, which no node saves, sets or computes", a.from),
+                    );
                 }
             }
         }
@@ -323,10 +351,8 @@ impl Checker<'_> {
         if !nodes.contains_key(&self.g.file.start) {
             return;
         }
-        let edges: HashMap<&str, Vec<String>> = nodes
-            .iter()
-            .map(|(id, n)| (id.as_str(), links(id, n).into_iter().map(|(_, t)| t).collect()))
-            .collect();
+        let edges: HashMap<&str, Vec<String>> =
+            nodes.iter().map(|(id, n)| (id.as_str(), links(id, n).into_iter().map(|(_, t)| t).collect())).collect();
         let mut seen: HashSet<&str> = HashSet::new();
         let mut queue = VecDeque::from([self.g.file.start.as_str()]);
         while let Some(id) = queue.pop_front() {
@@ -378,9 +404,7 @@ impl Checker<'_> {
 
 fn valid_path(p: &str) -> bool {
     p.split('.').all(|s| {
-        !s.is_empty()
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !s.as_bytes()[0].is_ascii_digit()
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !s.as_bytes()[0].is_ascii_digit()
     })
 }
 
@@ -399,7 +423,16 @@ fn check_set(guides: &[Guide]) -> Vec<Diagnostic> {
             out.push(diag(g, "guide", format!("this file declares guide `{}` in `{}`, so it must be named `{expected}`; rename the file or fix `guide`/`lang`", g.id(), g.lang())));
         }
         if let Some(first) = seen.insert((g.id(), g.lang()), g) {
-            out.push(diag(g, "lang", format!("guide `{}` in `{}` is already defined by {}; remove one of the two", g.id(), g.lang(), first.path.display())));
+            out.push(diag(
+                g,
+                "lang",
+                format!(
+                    "guide `{}` in `{}` is already defined by {}; remove one of the two",
+                    g.id(),
+                    g.lang(),
+                    first.path.display()
+                ),
+            ));
         }
     }
     let mut ids: Vec<&str> = guides.iter().map(Guide::id).collect();
@@ -410,7 +443,11 @@ fn check_set(guides: &[Guide]) -> Vec<Diagnostic> {
         let defaults: Vec<&&Guide> = group.iter().filter(|g| g.file.default).collect();
         if defaults.len() > 1 {
             for g in &defaults[1..] {
-                out.push(diag(g, "default", format!("guide `{id}` has more than one translation with `default: true`; keep it on one")));
+                out.push(diag(
+                    g,
+                    "default",
+                    format!("guide `{id}` has more than one translation with `default: true`; keep it on one"),
+                ));
             }
         }
         let Some(base) = group.iter().find(|g| g.file.default).or(group.first()) else { continue };
@@ -449,7 +486,10 @@ fn shape(g: &Guide) -> Vec<(String, String)> {
             s.push((format!("{p}.append"), format!("{}<-{}", a.to, a.from)));
         }
         for (i, r) in n.remind.iter().enumerate() {
-            s.push((format!("{p}.remind.{i}"), format!("{}|{}|{:?}|{:?}|{:?}", r.id, r.on, r.days_before, r.when, r.each)));
+            s.push((
+                format!("{p}.remind.{i}"),
+                format!("{}|{}|{:?}|{:?}|{:?}", r.id, r.on, r.days_before, r.when, r.each),
+            ));
         }
         s.push((format!("{p}.choices"), format!("{}", n.choices.as_ref().map_or(-1, |c| c.len() as i64))));
         for (i, c) in n.choices.iter().flatten().enumerate() {
@@ -506,11 +546,23 @@ fn compare(base: &Guide, other: &Guide) -> Vec<Diagnostic> {
                 reported_nodes.insert(node);
             }
             None => {
-                out.push(at(path, format!("`{path}` is not in {base_name}; translations differ only in texts: make the two files match")));
+                out.push(at(
+                    path,
+                    format!(
+                        "`{path}` is not in {base_name}; translations differ only in texts: make the two files match"
+                    ),
+                ));
                 reported_nodes.insert(node);
             }
             Some(v) if v != value => {
-                out.push(at(path, format!("`{path}` differs from {base_name} (there: {}, here: {}); translations differ only in texts", v.trim(), value.trim())));
+                out.push(at(
+                    path,
+                    format!(
+                        "`{path}` differs from {base_name} (there: {}, here: {}); translations differ only in texts",
+                        v.trim(),
+                        value.trim()
+                    ),
+                ));
                 reported_nodes.insert(node);
             }
             _ => {}
@@ -593,14 +645,17 @@ nodes:
         let d = diags(&BASE.replace("    goto: b", "    goto: bb"));
         assert_eq!((d[0].line, d[0].col), (15, 11));
         assert_eq!(d[0].message, "node `a` goes to `bb`, which does not exist; did you mean `b`?");
-        // With the link broken, `b` is also unreachable.
-        assert!(d.iter().any(|d| d.message.starts_with("node `b` cannot be reached")), "{d:#?}");
+        // `b` is unreachable now, but that only echoes the broken link.
+        assert_eq!(d.len(), 1, "{d:#?}");
     }
 
     #[test]
     fn start_names_a_missing_node() {
         let d = diags(&BASE.replace("start: a", "start: aa"));
-        assert_eq!((d[0].line, d[0].message.as_str()), (4, "`start` names `aa`, which is not a node; did you mean `a`?"));
+        assert_eq!(
+            (d[0].line, d[0].message.as_str()),
+            (4, "`start` names `aa`, which is not a node; did you mean `a`?")
+        );
     }
 
     #[test]
@@ -614,7 +669,10 @@ nodes:
     fn unknown_variable() {
         let d = only(&BASE.replace("{{ debt | money }}", "{{ dept | money }}"));
         assert_eq!(d.line, 17);
-        assert_eq!(d.message, "`dept` is used in `nodes.b.say` but no node saves, sets or computes it; did you mean `debt`?");
+        assert_eq!(
+            d.message,
+            "`dept` is used in `nodes.b.say` but no node saves, sets or computes it; did you mean `debt`?"
+        );
     }
 
     #[test]
@@ -628,12 +686,17 @@ nodes:
     #[test]
     fn node_without_a_way_forward() {
         let d = diags(&BASE.replace("    say: Bye\n    end: true\n", "    say: Bye\n"));
-        assert!(d.iter().any(|d| d.line == 23 && d.message == "node `z` has no way forward: add `goto`, an interaction, or `end: true`"), "{d:#?}");
+        assert!(
+            d.iter().any(|d| d.line == 23
+                && d.message == "node `z` has no way forward: add `goto`, an interaction, or `end: true`"),
+            "{d:#?}"
+        );
     }
 
     #[test]
     fn loop_without_an_end() {
-        let text = BASE.replace("        goto: z", "        goto: a").replace("  z:\n    say: Bye\n    end: true\n", "");
+        let text =
+            BASE.replace("        goto: z", "        goto: a").replace("  z:\n    say: Bye\n    end: true\n", "");
         let d = diags(&text);
         assert!(d.iter().any(|d| d.message.starts_with("no node has `end: true`")), "{d:#?}");
     }
@@ -665,11 +728,9 @@ nodes:
 
     #[test]
     fn translations_must_match() {
-        let zh = BASE.replace("lang: en", "lang: zh").replace("        goto: z", "        goto: a").replace("Done", "完成");
-        let files = vec![
-            (PathBuf::from("d/g.en.yaml"), BASE.to_owned()),
-            (PathBuf::from("d/g.zh.yaml"), zh),
-        ];
+        let zh =
+            BASE.replace("lang: en", "lang: zh").replace("        goto: z", "        goto: a").replace("Done", "完成");
+        let files = vec![(PathBuf::from("d/g.en.yaml"), BASE.to_owned()), (PathBuf::from("d/g.zh.yaml"), zh)];
         let e = load_library(&files).unwrap_err();
         assert!(
             e.iter().any(|d| d.file == Path::new("d/g.zh.yaml") && d.line == 22 && d.message == "`nodes.b.choices.1.goto` differs from g.en.yaml (there: z, here: a); translations differ only in texts"),
@@ -680,7 +741,10 @@ nodes:
     #[test]
     fn file_name_must_match() {
         let e = load_library(&[(PathBuf::from("x.yaml"), BASE.to_owned())]).unwrap_err();
-        assert_eq!(e[0].message, "this file declares guide `g` in `en`, so it must be named `g.en.yaml`; rename the file or fix `guide`/`lang`");
+        assert_eq!(
+            e[0].message,
+            "this file declares guide `g` in `en`, so it must be named `g.en.yaml`; rename the file or fix `guide`/`lang`"
+        );
         assert_eq!(e[0].line, 1);
     }
 }

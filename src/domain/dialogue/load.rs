@@ -12,12 +12,7 @@ use super::{Diagnostic, Guide, Library};
 
 /// Parses and compiles one file. Errors carry the file's line and column.
 pub fn load_guide(path: &Path, text: &str) -> Result<Guide, Vec<Diagnostic>> {
-    let at = |pos: Pos, message: String| Diagnostic {
-        file: path.to_path_buf(),
-        line: pos.line,
-        col: pos.col,
-        message,
-    };
+    let at = |pos: Pos, message: String| Diagnostic { file: path.to_path_buf(), line: pos.line, col: pos.col, message };
     let spans = Spans::index(text).map_err(|e| {
         vec![at(
             e.pos,
@@ -25,20 +20,17 @@ pub fn load_guide(path: &Path, text: &str) -> Result<Guide, Vec<Diagnostic>> {
         )]
     })?;
     let file: GuideFile = serde_yaml::from_str(text).map_err(|e| {
-        let pos = e
-            .location()
-            .map(|l| Pos { line: l.line(), col: l.column(), block: false })
-            .unwrap_or(Pos { line: 1, col: 1, block: false });
+        let pos = e.location().map(|l| Pos { line: l.line(), col: l.column(), block: false }).unwrap_or(Pos {
+            line: 1,
+            col: 1,
+            block: false,
+        });
         vec![at(pos, explain_serde_error(&e))]
     })?;
     let mut templates = Templates::new(&file.lang);
     let mut errors = Vec::new();
     for (name, source, is_expr) in template_sources(&file) {
-        let result = if is_expr {
-            templates.add_expr(&name, &source)
-        } else {
-            templates.add_text(&name, &source)
-        };
+        let result = if is_expr { templates.add_expr(&name, &source) } else { templates.add_text(&name, &source) };
         if let Err(e) = result {
             let pos = spans.value(&name);
             // For block scalars (`|`) the position is already the first line of the text.
@@ -56,19 +48,8 @@ pub fn load_guide(path: &Path, text: &str) -> Result<Guide, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    let stage_index = file
-        .stages
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.clone(), i))
-        .collect();
-    Ok(Guide {
-        file,
-        path: path.to_path_buf(),
-        spans,
-        templates,
-        stage_index,
-    })
+    let stage_index = file.stages.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+    Ok(Guide { file, path: path.to_path_buf(), spans, templates, stage_index })
 }
 
 /// Loads and checks every file; a library is returned only when nothing is wrong.
@@ -82,11 +63,7 @@ pub fn load_library(files: &[(PathBuf, String)]) -> Result<Library, Vec<Diagnost
         }
     }
     errors.extend(check::check_guides(&guides));
-    if errors.is_empty() {
-        Ok(Library::new(guides))
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(Library::new(guides)) } else { Err(errors) }
 }
 
 /// Every template (`false`) and expression (`true`) in the file, named by its YAML path.
@@ -167,16 +144,11 @@ fn explain_serde_error(e: &serde_yaml::Error) -> String {
     if let Some(field) = between(&msg, "unknown field `", "`") {
         let expected = msg.split("expected ").nth(1).unwrap_or("");
         let names: Vec<&str> = expected
-            .split(|c: char| c == '`')
+            .split('`')
             .filter(|s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !s.is_empty())
             .collect();
-        let suggestion = names
-            .iter()
-            .map(|n| (strsim::jaro_winkler(field, n), *n))
-            .filter(|(s, _)| *s > 0.8)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, n)| format!("did you mean `{n}`? "))
-            .unwrap_or_default();
+        let suggestion =
+            super::closest(field, names.iter().copied()).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
         return format!("`{field}` is not a key here; {suggestion}allowed keys: {expected}");
     }
     if let Some(field) = between(&msg, "missing field `", "`") {

@@ -18,6 +18,17 @@ pub use load::{load_guide, load_library};
 use spans::Spans;
 use templates::Templates;
 
+/// The candidate closest to `word` (a typo away at most), for "did you mean" hints.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
 /// One guide in one language, ready to run.
 #[derive(Debug)]
 pub struct Guide {
@@ -55,11 +66,7 @@ impl Guide {
 
     /// The first node, in file order, that belongs to `stage`.
     pub fn first_node_of_stage(&self, stage: &str) -> Option<&str> {
-        self.file
-            .nodes
-            .iter()
-            .find(|(_, n)| n.stage.as_deref() == Some(stage))
-            .map(|(id, _)| id.as_str())
+        self.file.nodes.iter().find(|(_, n)| n.stage.as_deref() == Some(stage)).map(|(id, _)| id.as_str())
     }
 }
 
@@ -90,18 +97,12 @@ impl Library {
 
     /// Languages `guide` is available in.
     pub fn langs(&self, guide: &str) -> Vec<&str> {
-        self.guides
-            .iter()
-            .filter(|g| g.id() == guide)
-            .map(Guide::lang)
-            .collect()
+        self.guides.iter().filter(|g| g.id() == guide).map(Guide::lang).collect()
     }
 
     /// `guide` in `lang`, if that translation exists.
     pub fn get(&self, guide: &str, lang: &str) -> Option<&Guide> {
-        self.guides
-            .iter()
-            .find(|g| g.id() == guide && g.lang() == lang)
+        self.guides.iter().find(|g| g.id() == guide && g.lang() == lang)
     }
 
     /// The translation of `guide` marked `default: true`, else its first one.
@@ -113,7 +114,6 @@ impl Library {
 
     /// `guide` in `lang` when it has that language, else its default translation.
     pub fn pick(&self, guide: &str, lang: Option<&str>) -> Option<&Guide> {
-        lang.and_then(|l| self.get(guide, l))
-            .or_else(|| self.default_of(guide))
+        lang.and_then(|l| self.get(guide, l)).or_else(|| self.default_of(guide))
     }
 }

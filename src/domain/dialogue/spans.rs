@@ -37,11 +37,7 @@ impl Spans {
         let mut recv = Receiver::default();
         let mut parser = Parser::new_from_str(text);
         parser.load(&mut recv, false).map_err(|e| SyntaxError {
-            pos: Pos {
-                line: e.marker().line(),
-                col: e.marker().col() + 1,
-                block: false,
-            },
+            pos: Pos { line: e.marker().line(), col: e.marker().col() + 1, block: false },
             message: e.info().to_owned(),
         })?;
         Ok(recv.spans)
@@ -91,11 +87,7 @@ struct Receiver {
 }
 
 fn join(parent: &str, child: &str) -> String {
-    if parent.is_empty() {
-        child.to_owned()
-    } else {
-        format!("{parent}.{child}")
-    }
+    if parent.is_empty() { child.to_owned() } else { format!("{parent}.{child}") }
 }
 
 impl Receiver {
@@ -114,11 +106,7 @@ impl Receiver {
 
     fn pos(mark: Marker, block: bool) -> Pos {
         // yaml-rust2 counts lines from 1 and columns from 0.
-        Pos {
-            line: mark.line(),
-            col: mark.col() + 1,
-            block,
-        }
+        Pos { line: mark.line(), col: mark.col() + 1, block }
     }
 }
 

@@ -89,8 +89,7 @@ impl Templates {
         // Compile it alone first: its errors then speak of the expression the
         // author wrote, not of the wrapper.
         self.env.compile_expression(expr)?;
-        self.env
-            .add_template_owned(name.to_owned(), format!("{{% set result = ({expr}) %}}"))
+        self.env.add_template_owned(name.to_owned(), format!("{{% set result = ({expr}) %}}"))
     }
 
     /// Renders the text template `name`.
@@ -112,35 +111,25 @@ impl Templates {
 
     /// Top-level names `name` reads that it does not define itself.
     pub fn undeclared(&self, name: &str) -> HashSet<String> {
-        self.env
-            .get_template(name)
-            .map(|t| t.undeclared_variables(false))
-            .unwrap_or_default()
+        self.env.get_template(name).map(|t| t.undeclared_variables(false)).unwrap_or_default()
     }
 }
 
 fn parse_iso(s: &str) -> Result<Date, Error> {
-    s.trim().parse::<Date>().map_err(|_| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!("`{s}` is not a date like 2026-12-15"),
-        )
-    })
+    s.trim()
+        .parse::<Date>()
+        .map_err(|_| Error::new(ErrorKind::InvalidOperation, format!("`{s}` is not a date like 2026-12-15")))
 }
 
 /// A number, or a money text, as an exact decimal.
 fn decimal_of(v: &Value) -> Result<Decimal, Error> {
     if let Some(s) = v.as_str() {
-        return parse_money(s).ok_or_else(|| {
-            Error::new(ErrorKind::InvalidOperation, format!("`{s}` is not an amount"))
-        });
+        return parse_money(s)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("`{s}` is not an amount")));
     }
-    Var::from_value(v).as_decimal().ok_or_else(|| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!("expected an amount, got {}", v.kind()),
-        )
-    })
+    Var::from_value(v)
+        .as_decimal()
+        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("expected an amount, got {}", v.kind())))
 }
 
 fn money_filter(v: Value) -> Result<String, Error> {
@@ -194,11 +183,8 @@ mod tests {
         let mut t = Templates::new("en");
         t.add_expr("e", "debt > 10000").unwrap();
         t.add_expr("left", "income - expenses").unwrap();
-        let c = ctx(&[
-            ("debt", Value::from(12000)),
-            ("income", Value::from(8000.1)),
-            ("expenses", Value::from(3000.2)),
-        ]);
+        let c =
+            ctx(&[("debt", Value::from(12000)), ("income", Value::from(8000.1)), ("expenses", Value::from(3000.2))]);
         assert!(t.eval("e", &c).unwrap().is_true());
         assert_eq!(Var::from_value(&t.eval("left", &c).unwrap()).display(), "4999.9");
     }
@@ -220,10 +206,7 @@ mod tests {
         )
         .unwrap();
         let out = t.render("p", &ctx(&[])).unwrap();
-        assert_eq!(
-            out,
-            "2026年1月31日 ¥333.33\n2026年2月28日 ¥333.33\n2026年3月31日 ¥333.34\n"
-        );
+        assert_eq!(out, "2026年1月31日 ¥333.33\n2026年2月28日 ¥333.33\n2026年3月31日 ¥333.34\n");
         t.add_expr("m", "add_months('2026-01-31', 1)").unwrap();
         assert_eq!(t.eval("m", &ctx(&[])).unwrap().as_str(), Some("2026-02-28"));
     }

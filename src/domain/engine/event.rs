@@ -149,8 +149,7 @@ impl Press {
 
 /// FNV-1a of a node id: short, stable across restarts and builds.
 pub fn node_hash(id: &str) -> u32 {
-    id.bytes()
-        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
 }
 
 /// What the engine needs from outside: the user's local day and time, and who they are.
@@ -179,13 +178,26 @@ mod tests {
 
     #[test]
     fn presses_round_trip_and_forgeries_are_refused() {
-        for action in [Action::Choice(3), Action::Toggle(12), Action::Done, Action::Review(0), Action::Yes, Action::Restart] {
+        for action in
+            [Action::Choice(3), Action::Toggle(12), Action::Done, Action::Review(0), Action::Yes, Action::Restart]
+        {
             let p = Press { seq: 4_000_000_000, node: node_hash("a_rather_long_node_identifier_here"), action };
             let data = p.encode();
             assert!(data.len() <= 64, "{data}");
             assert_eq!(Press::decode(&data), Some(p));
         }
-        for bad in ["", "g1", "g1:1:2", "g2:1:2:c1", "g1:x:2:c1", "g1:1:zz:c1", "g1:1:2:c", "g1:1:2:d1", "g1:1:2:c1:extra", "g1:1:2:q"] {
+        for bad in [
+            "",
+            "g1",
+            "g1:1:2",
+            "g2:1:2:c1",
+            "g1:x:2:c1",
+            "g1:1:zz:c1",
+            "g1:1:2:c",
+            "g1:1:2:d1",
+            "g1:1:2:c1:extra",
+            "g1:1:2:q",
+        ] {
             assert_eq!(Press::decode(bad), None, "{bad}");
         }
     }

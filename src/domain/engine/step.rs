@@ -43,14 +43,7 @@ const TEXT_LIMIT: usize = 4000;
 /// assert_eq!(state.node.as_deref(), Some("a"));
 /// ```
 pub fn step(lib: &Library, state: &UserState, event: &Event, ctx: &Ctx) -> (UserState, Output) {
-    let mut run = Run {
-        lib,
-        guide: None,
-        st: state.clone(),
-        out: Output::default(),
-        ctx,
-        scope: None,
-    };
+    let mut run = Run { lib, guide: None, st: state.clone(), out: Output::default(), ctx, scope: None };
     run.handle(event);
     (run.st, run.out)
 }
@@ -73,11 +66,7 @@ struct ShownItem {
 
 impl<'a> Run<'a> {
     fn lang(&self) -> &str {
-        self.guide
-            .map(Guide::lang)
-            .or(self.st.lang.as_deref())
-            .or(self.ctx.lang_hint.as_deref())
-            .unwrap_or("en")
+        self.guide.map(Guide::lang).or(self.st.lang.as_deref()).or(self.ctx.lang_hint.as_deref()).unwrap_or("en")
     }
 
     fn t(&self, key: Ui) -> &'static str {
@@ -120,16 +109,8 @@ impl<'a> Run<'a> {
         if let Some(s) = &self.scope {
             return s.clone();
         }
-        let mut map: BTreeMap<String, Value> = self
-            .st
-            .vars
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_value()))
-            .collect();
-        map.insert(
-            "user".into(),
-            Value::from_iter([("first_name", Value::from(self.st.first_name.clone()))]),
-        );
+        let mut map: BTreeMap<String, Value> = self.st.vars.iter().map(|(k, v)| (k.clone(), v.to_value())).collect();
+        map.insert("user".into(), Value::from_iter([("first_name", Value::from(self.st.first_name.clone()))]));
         map.insert("today".into(), Value::from(self.ctx.today.to_string()));
         map.insert("now".into(), Value::from(self.ctx.now.strftime("%Y-%m-%d %H:%M").to_string()));
         let v = Value::from(map);
@@ -298,11 +279,7 @@ impl<'a> Run<'a> {
         } else {
             vec![None]
         };
-        let default_days = self
-            .guide
-            .and_then(|g| g.file.reminders.as_ref())
-            .and_then(|s| s.days_before)
-            .unwrap_or(1);
+        let default_days = self.guide.and_then(|g| g.file.reminders.as_ref()).and_then(|s| s.days_before).unwrap_or(1);
         for item in items {
             let ctx = match item {
                 Some(v) => self.with_item(v),
@@ -317,15 +294,10 @@ impl<'a> Run<'a> {
             };
             let days = i64::from(r.days_before.unwrap_or(default_days));
             let send_on = about.checked_sub(jiff::Span::new().days(days)).unwrap_or(about);
-            let sent = self
-                .st
+            let sent = self.st.reminders.get(&rid).is_some_and(|old| old.sent && old.about == about.to_string());
+            self.st
                 .reminders
-                .get(&rid)
-                .is_some_and(|old| old.sent && old.about == about.to_string());
-            self.st.reminders.insert(
-                rid,
-                Reminder { send_on: send_on.to_string(), about: about.to_string(), text, sent },
-            );
+                .insert(rid, Reminder { send_on: send_on.to_string(), about: about.to_string(), text, sent });
         }
     }
 
@@ -443,10 +415,9 @@ impl<'a> Run<'a> {
     fn show_value(&self, ask: &Ask, v: &Var) -> String {
         match (ask.kind, v) {
             (AskType::Money, v) => v.as_decimal().map(format_money).unwrap_or_else(|| v.display()),
-            (AskType::Date, Var::Str(s)) => s
-                .parse::<jiff::civil::Date>()
-                .map(|d| format_date(d, self.lang()))
-                .unwrap_or_else(|_| s.clone()),
+            (AskType::Date, Var::Str(s)) => {
+                s.parse::<jiff::civil::Date>().map(|d| format_date(d, self.lang())).unwrap_or_else(|_| s.clone())
+            }
             _ => v.display(),
         }
     }
@@ -470,13 +441,8 @@ impl<'a> Run<'a> {
         if g.node(&node).is_some() {
             return false;
         }
-        let target = self
-            .st
-            .stage
-            .as_deref()
-            .and_then(|s| g.first_node_of_stage(s))
-            .unwrap_or(&g.file.start)
-            .to_owned();
+        let target =
+            self.st.stage.as_deref().and_then(|s| g.first_node_of_stage(s)).unwrap_or(&g.file.start).to_owned();
         self.st.history.retain(|f| g.node(&f.node).is_some());
         self.st.pending = None;
         self.out.say(self.t(Ui::GuideChanged));
@@ -544,7 +510,9 @@ impl<'a> Run<'a> {
         if matches!(self.st.pending, Some(Pending::Note)) {
             self.st.pending = None;
         }
-        if self.guide.is_none() && !matches!(c, Command::Help | Command::Delete | Command::Notes | Command::Guides(Some(_))) {
+        if self.guide.is_none()
+            && !matches!(c, Command::Help | Command::Delete | Command::Notes | Command::Guides(Some(_)))
+        {
             self.choose_guide();
             return;
         }
@@ -807,10 +775,7 @@ impl<'a> Run<'a> {
     fn export(&mut self) {
         let Some(g) = self.guide else { return };
         let content = self.case_file();
-        self.out.document = Some(Document {
-            filename: format!("{}-{}.md", g.id(), self.ctx.today),
-            content,
-        });
+        self.out.document = Some(Document { filename: format!("{}-{}.md", g.id(), self.ctx.today), content });
         self.out.say(self.t(Ui::ExportReady));
     }
 
@@ -828,7 +793,13 @@ impl<'a> Run<'a> {
                 self.st
                     .notes
                     .iter()
-                    .map(|n| Value::from_iter([("at", n.at.clone()), ("text", n.text.clone()), ("stage", n.stage.clone().unwrap_or_default())]))
+                    .map(|n| {
+                        Value::from_iter([
+                            ("at", n.at.clone()),
+                            ("text", n.text.clone()),
+                            ("stage", n.stage.clone().unwrap_or_default()),
+                        ])
+                    })
                     .collect::<Vec<_>>(),
             );
             let ctx = self.with_extra("notes", notes);
@@ -1111,11 +1082,8 @@ impl<'a> Run<'a> {
                 self.answered(id, shown, node.goto.clone(), false);
             }
             Err(default) => {
-                let invalid = if ask.invalid.is_some() {
-                    self.render(&format!("nodes.{id}.ask.invalid"))
-                } else {
-                    default
-                };
+                let invalid =
+                    if ask.invalid.is_some() { self.render(&format!("nodes.{id}.ask.invalid")) } else { default };
                 self.out.say(invalid);
                 self.out.messages.push(msg);
             }
@@ -1183,10 +1151,10 @@ impl<'a> Run<'a> {
 /// The button a typed text names: its number in the message (1-based) or its label.
 fn find_button(msg: &Message, text: &str) -> Option<Action> {
     let buttons: Vec<&Button> = msg.buttons.iter().flatten().collect();
-    if let Ok(n) = text.trim().parse::<usize>() {
-        if !msg.typed {
-            return buttons.get(n.checked_sub(1)?).map(|b| b.press.action);
-        }
+    if let Ok(n) = text.trim().parse::<usize>()
+        && !msg.typed
+    {
+        return buttons.get(n.checked_sub(1)?).map(|b| b.press.action);
     }
     let wanted = normalise(text);
     buttons

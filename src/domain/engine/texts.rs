@@ -80,7 +80,9 @@ fn en(key: Ui) -> &'static str {
         ChecklistHint => "Tap an item to tick it, or the last button when you are done.",
         EndHint => "You have reached the end of this guide. /export gives you the case file, /restart starts again.",
         Stale => "That button belongs to an earlier step. Here is where you are now:",
-        GuideChanged => "This guide has been updated, so we continue from the start of the section you were in. Your answers are kept.",
+        GuideChanged => {
+            "This guide has been updated, so we continue from the start of the section you were in. Your answers are kept."
+        }
         Resume => "Welcome back. Here is where you left off:",
         NothingBack => "There is no earlier question to go back to.",
         WentBack => "Back to the previous question.",
@@ -98,7 +100,9 @@ fn en(key: Ui) -> &'static str {
         NothingToReview => "You have not answered any questions yet.",
         ReviewTitle => "Your answers so far. Tap one to change it; the guide then goes on from there.",
         Change => "Change",
-        Help => "I walk you through the guide one step at a time. Tap a button or type your answer.\n\n/back: previous question\n/review: see and change your answers\n/progress: where you are\n/note TEXT: write a note (/notes lists them)\n/export: your case file\n/restart: start again (notes stay)\n/delete: erase all your data\n/lang: change language\n/guides: choose a guide",
+        Help => {
+            "I walk you through the guide one step at a time. Tap a button or type your answer.\n\n/back: previous question\n/review: see and change your answers\n/progress: where you are\n/note TEXT: write a note (/notes lists them)\n/export: your case file\n/restart: start again (notes stay)\n/delete: erase all your data\n/lang: change language\n/guides: choose a guide"
+        }
         OneLanguage => "This guide is available in one language only.",
         PickLanguage => "Choose a language:",
         LanguageSet => "Language changed.",
@@ -157,7 +161,9 @@ fn zh(key: Ui) -> &'static str {
         NothingToReview => "你还没有回答任何问题。",
         ReviewTitle => "这是你目前的回答。点一项可以修改，之后指南会从那里继续。",
         Change => "修改",
-        Help => "我会一步一步带你完成这份指南。点按钮或直接输入回答即可。\n\n/back：上一个问题\n/review：查看并修改回答\n/progress：当前进度\n/note 内容：记笔记（/notes 查看全部）\n/export：导出案件材料\n/restart：重新开始（笔记保留）\n/delete：清除你的全部数据\n/lang：切换语言\n/guides：选择指南",
+        Help => {
+            "我会一步一步带你完成这份指南。点按钮或直接输入回答即可。\n\n/back：上一个问题\n/review：查看并修改回答\n/progress：当前进度\n/note 内容：记笔记（/notes 查看全部）\n/export：导出案件材料\n/restart：重新开始（笔记保留）\n/delete：清除你的全部数据\n/lang：切换语言\n/guides：选择指南"
+        }
         OneLanguage => "这份指南只有一种语言。",
         PickLanguage => "请选择语言：",
         LanguageSet => "语言已切换。",

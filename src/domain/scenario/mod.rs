@@ -117,10 +117,10 @@ impl fmt::Display for Failure {
 pub fn run(lib: &Library, path: &Path, text: &str) -> Result<usize, Failure> {
     let fail = |line: usize, message: String| Failure { file: path.to_path_buf(), line, message };
     let spans = Spans::index(text).map_err(|e| fail(e.pos.line, format!("not valid YAML: {}", e.message)))?;
-    let sc: Scenario = serde_yaml::from_str(text).map_err(|e| {
-        fail(e.location().map_or(1, |l| l.line()), format!("not a scenario: {e}"))
-    })?;
-    let mut today = parse_day(sc.today.as_deref().unwrap_or("2026-01-15")).ok_or_else(|| fail(spans.value("today").line, "`today` must be a date like 2026-11-28".into()))?;
+    let sc: Scenario = serde_yaml::from_str(text)
+        .map_err(|e| fail(e.location().map_or(1, |l| l.line()), format!("not a scenario: {e}")))?;
+    let mut today = parse_day(sc.today.as_deref().unwrap_or("2026-01-15"))
+        .ok_or_else(|| fail(spans.value("today").line, "`today` must be a date like 2026-11-28".into()))?;
     let guide = match &sc.guide {
         Some(g) => g.clone(),
         None => match lib.guide_ids().as_slice() {
@@ -128,24 +128,19 @@ pub fn run(lib: &Library, path: &Path, text: &str) -> Result<usize, Failure> {
             _ => return Err(fail(1, "several guides are loaded: say which with `guide:`".into())),
         },
     };
-    let first = lib.pick(&guide, sc.lang.as_deref()).ok_or_else(|| fail(spans.value("guide").line, format!("guide `{guide}` is not loaded")))?;
-    let mut state = UserState {
-        guide: Some(guide.clone()),
-        lang: Some(first.lang().to_owned()),
-        ..UserState::default()
-    };
+    let first = lib
+        .pick(&guide, sc.lang.as_deref())
+        .ok_or_else(|| fail(spans.value("guide").line, format!("guide `{guide}` is not loaded")))?;
+    let mut state =
+        UserState { guide: Some(guide.clone()), lang: Some(first.lang().to_owned()), ..UserState::default() };
     let mut keyboard: Option<Message> = None;
     for (i, st) in sc.steps.iter().enumerate() {
         let line = spans.value(&format!("steps.{i}")).line;
         if let Some(d) = &st.today {
             today = parse_day(d).ok_or_else(|| fail(line, format!("`today: {d}` is not a date")))?;
         }
-        let ctx = Ctx {
-            today,
-            now: today.at(10, 0, 0, 0),
-            first_name: sc.first_name.clone(),
-            lang_hint: sc.lang.clone(),
-        };
+        let ctx =
+            Ctx { today, now: today.at(10, 0, 0, 0), first_name: sc.first_name.clone(), lang_hint: sc.lang.clone() };
         let event = if let Some(t) = &st.send {
             Some(Event::Text(t.clone()))
         } else if let Some(label) = st.press.as_ref().or(st.toggle.as_ref()) {
@@ -175,13 +170,22 @@ pub fn run(lib: &Library, path: &Path, text: &str) -> Result<usize, Failure> {
         }
         for unwanted in st.absent.items() {
             if shown.contains(unwanted) {
-                return Err(fail(line, format!("expected not to see {unwanted:?}, but the replies were:\n{}", indent(&shown))));
+                return Err(fail(
+                    line,
+                    format!("expected not to see {unwanted:?}, but the replies were:\n{}", indent(&shown)),
+                ));
             }
         }
-        if let Some(n) = &st.node {
-            if state.node.as_deref() != Some(n) {
-                return Err(fail(line, format!("expected to be at node `{n}`, but the user is at `{}`", state.node.as_deref().unwrap_or("(none)"))));
-            }
+        if let Some(n) = &st.node
+            && state.node.as_deref() != Some(n)
+        {
+            return Err(fail(
+                line,
+                format!(
+                    "expected to be at node `{n}`, but the user is at `{}`",
+                    state.node.as_deref().unwrap_or("(none)")
+                ),
+            ));
         }
         for (k, want) in &st.vars {
             let got = get_path(&state.vars, k).cloned().unwrap_or(Var::Null);

@@ -1,0 +1,288 @@
+//! Everything the bot sends goes through the [`Outbox`]: it paces calls
+//! ([`Limiter`]), retries what Telegram or the network failed for a while
+//! (429 with its `retry_after`, network errors, 5xx), and turns an engine
+//! [`Output`] into Bot API calls in order: the edit of the pressed message,
+//! the new messages (split at 4096), then the document.
+//!
+//! It never logs message texts, and error descriptions pass through
+//! [`Outbox::describe`], which removes the token (reqwest puts the request
+//! URL, token included, into its errors).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::payloads::{EditMessageReplyMarkupSetters, EditMessageTextSetters, SendMessageSetters};
+use teloxide::requests::{HasPayload, Output as CallOutput, Payload, Request, Requester};
+use teloxide::types::{CallbackQueryId, ChatId, InputFile, MessageId, ParseMode};
+use teloxide::{ApiError, Bot, RequestError};
+
+use super::convert::{html_parts, keyboard, message_parts};
+use super::limiter::{Limiter, Limits};
+use crate::domain::engine::{Document, Edit, Message, Output};
+
+/// How failed calls are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Tries per call, the first included.
+    pub attempts: u32,
+    /// Wait after the first transient failure; doubled after each further one.
+    pub first_backoff: Duration,
+    /// Longest wait between tries (a `retry_after` from Telegram is always honoured).
+    pub max_backoff: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Retry {
+        Retry {
+            attempts: 6,
+            first_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Retry {
+    /// How long to wait before trying again after `err` on try number
+    /// `attempt` (1-based); None when the error is not worth retrying.
+    pub fn delay(&self, err: &RequestError, attempt: u32) -> Option<Duration> {
+        if attempt >= self.attempts {
+            return None;
+        }
+        match err {
+            RequestError::RetryAfter(after) => Some(after.duration()),
+            RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } => {
+                Some(self.backoff(attempt))
+            }
+            RequestError::Api(ApiError::Unknown(description)) if is_server_error(description) => {
+                Some(self.backoff(attempt))
+            }
+            _ => None,
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1_u32 << attempt.saturating_sub(1).min(16);
+        self.first_backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// Descriptions Telegram gives with 5xx answers (teloxide keeps the text, not the code).
+fn is_server_error(description: &str) -> bool {
+    [
+        "Internal Server Error",
+        "Bad Gateway",
+        "Service Unavailable",
+        "Gateway Timeout",
+    ]
+    .iter()
+    .any(|s| description.contains(s))
+}
+
+/// The bot's way out: paced, retried calls to the Bot API.
+#[derive(Clone)]
+pub struct Outbox {
+    bot: Bot,
+    limiter: Arc<Limiter>,
+    retry: Retry,
+}
+
+impl Outbox {
+    pub fn new(bot: Bot, limits: Limits, retry: Retry) -> Outbox {
+        Outbox {
+            bot,
+            limiter: Arc::new(Limiter::new(limits)),
+            retry,
+        }
+    }
+
+    /// The bot the calls are made with.
+    pub fn bot(&self) -> &Bot {
+        &self.bot
+    }
+
+    /// Sends `request`, paced for `chat`, retrying transient failures.
+    pub async fn call<R>(&self, chat: Option<ChatId>, request: R) -> Result<CallOutput<R>, RequestError>
+    where
+        R: Request<Err = RequestError> + Sync,
+    {
+        let mut attempt = 1;
+        loop {
+            self.limiter.wait(chat).await;
+            let err = match request.send_ref().await {
+                Ok(out) => return Ok(out),
+                Err(err) => err,
+            };
+            let Some(wait) = self.retry.delay(&err, attempt) else {
+                return Err(err);
+            };
+            tracing::warn!(
+                method = <R::Payload as Payload>::NAME,
+                attempt,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                error = %self.describe(&err),
+                "Telegram call failed; retrying"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// Shows an engine output in `chat`; `pressed` is the message whose button
+    /// led to it. A failed edit is logged and skipped (the new messages
+    /// matter more); a message that cannot be sent stops the rest.
+    pub async fn show(&self, chat: ChatId, pressed: Option<MessageId>, out: &Output) -> Result<(), RequestError> {
+        match (&out.edit, pressed) {
+            (Some(edit), Some(id)) => {
+                if let Err(err) = self.edit(chat, id, edit).await {
+                    tracing::warn!(chat = chat.0, error = %self.describe(&err), "could not edit the pressed message");
+                }
+            }
+            // Nothing to edit in place: a changed keyboard still has to be seen.
+            (Some(Edit::Replace(message)), None) => self.send(chat, message).await?,
+            _ => {}
+        }
+        for message in &out.messages {
+            self.send(chat, message).await?;
+        }
+        if let Some(document) = &out.document {
+            self.document(chat, document).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends a markup text without buttons (split when long).
+    pub async fn say(&self, chat: ChatId, text: &str) -> Result<(), RequestError> {
+        let message = Message {
+            text: text.to_owned(),
+            ..Message::default()
+        };
+        self.send(chat, &message).await
+    }
+
+    /// Sends one engine message: its parts in order, the keyboard on the last.
+    pub async fn send(&self, chat: ChatId, message: &Message) -> Result<(), RequestError> {
+        let parts = message_parts(message);
+        let last = parts.len().saturating_sub(1);
+        let mut markup = keyboard(message);
+        for (i, part) in parts.into_iter().enumerate() {
+            let mut request = self.bot.send_message(chat, part).parse_mode(ParseMode::Html);
+            if i == last {
+                if let Some(kb) = markup.take() {
+                    request = request.reply_markup(kb);
+                }
+            }
+            self.call(Some(chat), request).await?;
+        }
+        Ok(())
+    }
+
+    /// Changes the pressed message in place. "Message is not modified" counts as done.
+    async fn edit(&self, chat: ChatId, id: MessageId, edit: &Edit) -> Result<(), RequestError> {
+        let (text, markup) = match edit {
+            Edit::Answered(text) => (text, None),
+            Edit::Replace(message) => (&message.text, keyboard(message)),
+        };
+        let parts = html_parts(text);
+        let result = match parts.as_slice() {
+            // Without a reply_markup Telegram removes the keyboard, as an answered question wants.
+            [only] => {
+                let mut request = self
+                    .bot
+                    .edit_message_text(chat, id, only.clone())
+                    .parse_mode(ParseMode::Html);
+                if let Some(kb) = markup {
+                    request = request.reply_markup(kb);
+                }
+                self.call(Some(chat), request).await.map(drop)
+            }
+            // A text that took several messages: only the keyboard (on the last one) changes.
+            _ => {
+                let mut request = self.bot.edit_message_reply_markup(chat, id);
+                if let Some(kb) = markup {
+                    request = request.reply_markup(kb);
+                }
+                self.call(Some(chat), request).await.map(drop)
+            }
+        };
+        match result {
+            Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn document(&self, chat: ChatId, document: &Document) -> Result<(), RequestError> {
+        let file = InputFile::memory(document.content.clone().into_bytes()).file_name(document.filename.clone());
+        self.call(Some(chat), self.bot.send_document(chat, file))
+            .await
+            .map(drop)
+    }
+
+    /// Answers a callback query (stops the button's spinner). Failures are
+    /// logged only: an old query can no longer be answered, and that is fine.
+    pub async fn answer(&self, id: CallbackQueryId) {
+        if let Err(err) = self.call(None, self.bot.answer_callback_query(id)).await {
+            tracing::debug!(error = %self.describe(&err), "could not answer a callback query");
+        }
+    }
+
+    /// `err` with its causes, the token removed.
+    pub fn describe(&self, err: &RequestError) -> String {
+        let mut text = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        redact(&text, self.bot.token())
+    }
+}
+
+/// `text` with every occurrence of `token` replaced.
+fn redact(text: &str, token: &str) -> String {
+    if token.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(token, "<token>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use teloxide::types::Seconds;
+
+    use super::*;
+
+    #[test]
+    fn transient_failures_are_retried_with_growing_waits() {
+        let retry = Retry {
+            attempts: 4,
+            first_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(250),
+        };
+        let server = RequestError::Api(ApiError::Unknown("Internal Server Error".into()));
+        assert_eq!(retry.delay(&server, 1), Some(Duration::from_millis(100)));
+        assert_eq!(retry.delay(&server, 2), Some(Duration::from_millis(200)));
+        assert_eq!(retry.delay(&server, 3), Some(Duration::from_millis(250)));
+        assert_eq!(retry.delay(&server, 4), None, "attempts are bounded");
+        let flood = RequestError::RetryAfter(Seconds::from_seconds(7));
+        assert_eq!(retry.delay(&flood, 1), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn refusals_are_not_retried() {
+        let retry = Retry::default();
+        assert_eq!(retry.delay(&RequestError::Api(ApiError::MessageNotModified), 1), None);
+        assert_eq!(retry.delay(&RequestError::Api(ApiError::BotBlocked), 1), None);
+        assert_eq!(retry.delay(&RequestError::Api(ApiError::Unknown("Bad Request: odd".into())), 1), None);
+    }
+
+    #[test]
+    fn the_token_never_shows_in_descriptions() {
+        let token = "123456:SECRET-token";
+        let text = format!("error sending request for url (https://api.telegram.org/bot{token}/getMe)");
+        let clean = redact(&text, token);
+        assert!(!clean.contains("SECRET"), "{clean}");
+        assert!(clean.contains("bot<token>/getMe"));
+    }
+}

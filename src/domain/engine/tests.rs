@@ -1,0 +1,468 @@
+//! Engine behaviour, driven through `step` with a small guide that has every node kind.
+
+use std::path::PathBuf;
+
+use super::*;
+use crate::domain::dialogue::{Library, load_library};
+use crate::domain::value::Var;
+
+const GUIDE: &str = r#"
+guide: t
+lang: en
+title: Test guide
+start: welcome
+stages:
+  - { id: one, title: One }
+  - { id: two, title: Two }
+nodes:
+  welcome:
+    say: Hello {{ user.first_name }}
+    choices:
+      - label: Begin
+        set: { began: true }
+        goto: debt_q
+      - label: Hidden
+        when: began
+        goto: bye
+  debt_q:
+    stage: one
+    label: Debt
+    say: How much?
+    ask: { save: debt, type: money, min: 1, max: 100000 }
+    goto: due_q
+  due_q:
+    stage: one
+    label: Due date
+    say: When was it due?
+    ask: { save: due, type: date }
+    goto: months_q
+  months_q:
+    stage: two
+    label: Months
+    say: Months?
+    ask: { save: months, type: number, whole: true, min: 1, max: 36, invalid: Type months from 1 to 36 }
+    goto: route
+  route:
+    branch:
+      - when: debt > 10000
+        goto: big
+      - goto: docs
+  big:
+    stage: two
+    say: That is a big one.
+    goto: docs
+  docs:
+    stage: two
+    label: Documents
+    say: Tick what you have
+    checklist:
+      save: have
+      items:
+        - { id: payslip, label: Payslip }
+        - { id: cert, label: Certificate, when: debt > 10000 }
+      done: All done
+    goto: plan
+  plan:
+    stage: two
+    compute:
+      plan: installments(debt, months, today)
+      first: plan[0].amount
+    say: "First: {{ first | money }}, due {{ plan[0].due }}"
+    goto: bye
+  bye:
+    stage: two
+    say: Bye
+    end: true
+"#;
+
+fn lib_of(text: &str) -> Library {
+    load_library(&[(PathBuf::from("t.en.yaml"), text.to_owned())]).expect("test guide loads")
+}
+
+fn ctx() -> Ctx {
+    let today = jiff::civil::date(2026, 11, 28);
+    Ctx { today, now: today.at(9, 30, 0, 0), first_name: Some("Li".into()), lang_hint: None }
+}
+
+/// A user talking to the engine, keeping the last keyboard like a front end.
+struct User {
+    lib: Library,
+    st: UserState,
+    last: Output,
+}
+
+impl User {
+    fn new() -> User {
+        User::with(GUIDE)
+    }
+
+    fn with(text: &str) -> User {
+        let mut u = User { lib: lib_of(text), st: UserState::default(), last: Output::default() };
+        u.ev(Event::Start);
+        u
+    }
+
+    fn ev(&mut self, e: Event) -> &Output {
+        let (st, out) = step(&self.lib, &self.st, &e, &ctx());
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        self.st = st;
+        self.last = out;
+        &self.last
+    }
+
+    fn send(&mut self, t: &str) -> &Output {
+        self.ev(Event::Text(t.into()))
+    }
+
+    fn buttons(&self) -> Vec<Button> {
+        let msg = self.last.messages.iter().rev().find(|m| !m.buttons.is_empty());
+        let msg = msg.or(match &self.last.edit {
+            Some(Edit::Replace(m)) => Some(m),
+            _ => None,
+        });
+        msg.map(|m| m.buttons.iter().flatten().cloned().collect()).unwrap_or_default()
+    }
+
+    fn press(&mut self, label: &str) -> &Output {
+        let b = self
+            .buttons()
+            .into_iter()
+            .find(|b| b.label.contains(label))
+            .unwrap_or_else(|| panic!("no button {label:?} in {:?}", self.buttons()));
+        self.ev(Event::Press(b.press))
+    }
+
+    fn text(&self) -> String {
+        self.last.texts().join("\n")
+    }
+
+    fn node(&self) -> &str {
+        self.st.node.as_deref().unwrap_or("")
+    }
+
+    fn var(&self, k: &str) -> String {
+        self.st.vars.get(k).map(Var::display).unwrap_or_default()
+    }
+
+    /// Walks to the checklist with a debt of `debt`.
+    fn walk_to_docs(&mut self, debt: &str) {
+        self.press("Begin");
+        self.send(debt);
+        self.send("2026-10-01");
+        self.send("3");
+        assert_eq!(self.node(), "docs");
+    }
+}
+
+#[test]
+fn start_greets_by_name_and_hides_choices_whose_condition_fails() {
+    let u = User::new();
+    assert_eq!(u.last.messages[0].text, "Hello Li");
+    let labels: Vec<String> = u.buttons().into_iter().map(|b| b.label).collect();
+    assert_eq!(labels, ["Begin"]);
+    assert_eq!(u.node(), "welcome");
+}
+
+#[test]
+fn a_choice_applies_set_edits_the_question_and_moves_on() {
+    let mut u = User::new();
+    u.press("Begin");
+    assert_eq!(u.last.edit, Some(Edit::Answered("Hello Li\n\n→ Begin".into())));
+    assert_eq!(u.var("began"), "true");
+    assert_eq!(u.node(), "debt_q");
+    assert_eq!(u.last.messages[0].text, "How much?");
+    assert!(u.last.messages[0].typed);
+}
+
+#[test]
+fn money_answers_in_every_accepted_form() {
+    for (typed, stored) in
+        [("3500", "3500"), ("3,500.50", "3500.5"), ("¥3500", "3500"), ("3500元", "3500"), ("3.5万", "35000")]
+    {
+        let mut u = User::new();
+        u.press("Begin");
+        u.send(typed);
+        assert_eq!(u.node(), "due_q", "{typed}");
+        assert_eq!(u.var("debt"), stored, "{typed}");
+    }
+}
+
+#[test]
+fn bad_or_out_of_range_money_re_asks_and_saves_nothing() {
+    let mut u = User::new();
+    u.press("Begin");
+    let seq = u.st.seq;
+    for (typed, says) in [
+        ("lots", "Please type an amount, for example 3500 or 3,500.50."),
+        ("-5", "Please type an amount, for example 3500 or 3,500.50."),
+        ("0", "That is less than the smallest accepted value: ¥1.00."),
+        ("200000", "That is more than the largest accepted value: ¥100,000.00."),
+        ("3.555", "Please type an amount, for example 3500 or 3,500.50."),
+    ] {
+        u.send(typed);
+        assert_eq!(u.last.messages[0].text, says, "{typed}");
+        assert_eq!(u.last.messages[1].text, "How much?", "{typed}: the same question again");
+        assert_eq!(u.node(), "debt_q");
+        assert!(!u.st.vars.contains_key("debt"));
+        assert_eq!(u.st.seq, seq, "re-asking does not make the buttons stale");
+    }
+}
+
+#[test]
+fn dates_in_every_accepted_form() {
+    for (typed, stored) in [
+        ("2026-12-15", "2026-12-15"),
+        ("12-15", "2026-12-15"),
+        ("12月15日", "2026-12-15"),
+        ("2026/12/15", "2026-12-15"),
+    ] {
+        let mut u = User::new();
+        u.press("Begin");
+        u.send("100");
+        u.send(typed);
+        assert_eq!(u.var("due"), stored, "{typed}");
+    }
+    let mut u = User::new();
+    u.press("Begin");
+    u.send("100");
+    u.send("02-30");
+    assert_eq!(u.last.messages[0].text, "Please type a date, for example 2026-12-15 or 12-15.");
+    assert_eq!(u.node(), "due_q");
+}
+
+#[test]
+fn numbers_use_the_node_invalid_text() {
+    let mut u = User::new();
+    u.press("Begin");
+    u.send("100");
+    u.send("2026-10-01");
+    for bad in ["2.5", "0", "40", "six"] {
+        u.send(bad);
+        assert_eq!(u.last.messages[0].text, "Type months from 1 to 36", "{bad}");
+        assert_eq!(u.node(), "months_q");
+    }
+    u.send("6个月");
+    assert_eq!(u.var("months"), "6");
+}
+
+#[test]
+fn branch_routes_on_the_answer() {
+    let mut u = User::new();
+    u.walk_to_docs("20000");
+    assert!(u.text().contains("That is a big one."));
+    let labels: Vec<String> = u.buttons().into_iter().map(|b| b.label).collect();
+    assert_eq!(labels, ["⬜ Payslip", "⬜ Certificate", "All done"]);
+    let mut small = User::new();
+    small.walk_to_docs("500");
+    assert!(!small.text().contains("big one"));
+    assert_eq!(small.buttons().len(), 2, "the certificate is hidden for small debts");
+}
+
+#[test]
+fn checklist_toggles_in_place_and_saves_ticks() {
+    let mut u = User::new();
+    u.walk_to_docs("20000");
+    let seq = u.st.seq;
+    u.press("Certificate");
+    match &u.last.edit {
+        Some(Edit::Replace(m)) => assert_eq!(m.buttons[1][0].label, "✅ Certificate"),
+        other => panic!("expected the keyboard to be replaced, got {other:?}"),
+    }
+    assert!(u.last.messages.is_empty(), "a toggle sends no new message");
+    assert_eq!(u.st.seq, seq);
+    assert_eq!(u.var("have"), "cert");
+    u.press("Payslip");
+    u.press("Certificate");
+    assert_eq!(u.var("have"), "payslip");
+    u.press("All done");
+    assert_eq!(u.st.answers["docs"], "Payslip");
+    assert_eq!(u.node(), "bye");
+    // 20000 over 3 months from 2026-11-28: 6666.66, 6666.66, 6666.68.
+    assert!(u.text().contains("First: ¥6,666.66, due 2026-11-28"), "{}", u.text());
+}
+
+#[test]
+fn back_restores_the_answers_as_they_were() {
+    let mut u = User::new();
+    u.press("Begin");
+    u.send("3500");
+    assert_eq!(u.node(), "due_q");
+    u.send("/back");
+    assert_eq!(u.node(), "debt_q");
+    assert!(!u.st.vars.contains_key("debt"), "the answer given at debt_q is undone");
+    assert!(u.text().contains("Back to the previous question."));
+    // The old value is not there to keep; a new one goes through.
+    u.send("4000");
+    u.send("2026-10-01");
+    u.send("/back");
+    assert_eq!(u.node(), "due_q");
+    assert_eq!(u.var("debt"), "4000");
+    assert!(!u.st.vars.contains_key("due"));
+    u.send("/back");
+    u.send("/back");
+    assert_eq!(u.node(), "welcome");
+    u.send("/back");
+    assert!(u.text().contains("There is no earlier question"));
+}
+
+#[test]
+fn restart_asks_first_and_keeps_notes() {
+    let mut u = User::new();
+    u.press("Begin");
+    u.send("/note call back on Monday");
+    u.send("3500");
+    u.send("/restart");
+    assert_eq!(u.st.pending, Some(Pending::ConfirmRestart));
+    u.press("No");
+    assert_eq!(u.node(), "due_q");
+    assert_eq!(u.var("debt"), "3500");
+    u.send("/restart");
+    u.send("yes");
+    assert_eq!(u.node(), "welcome");
+    assert!(!u.st.vars.contains_key("debt"));
+    assert_eq!(u.st.notes.len(), 1);
+    assert_eq!(u.st.notes[0].text, "call back on Monday");
+}
+
+#[test]
+fn note_alone_takes_the_next_text() {
+    let mut u = User::new();
+    u.press("Begin");
+    u.send("/note");
+    assert!(u.text().contains("Type your note"));
+    u.send("agent was Wang");
+    assert!(u.text().contains("Note saved."));
+    assert_eq!(u.node(), "debt_q", "the note did not answer the question");
+    assert!(!u.st.vars.contains_key("debt"));
+    let n = &u.st.notes[0];
+    assert_eq!(
+        (n.text.as_str(), n.at.as_str(), n.stage.as_deref()),
+        ("agent was Wang", "2026-11-28 09:30", Some("one"))
+    );
+    u.send("/notes");
+    assert!(u.text().contains("agent was Wang"));
+}
+
+#[test]
+fn stale_and_foreign_presses_change_nothing() {
+    let mut u = User::new();
+    let old = u.buttons()[0].press;
+    u.press("Begin");
+    let before = u.st.clone();
+    u.ev(Event::Press(old));
+    assert!(u.text().starts_with("That button belongs to an earlier step."));
+    assert_eq!(u.st, before);
+    // Right seq, wrong node.
+    let forged = Press { seq: u.st.seq, node: node_hash("nope"), action: Action::Choice(0) };
+    u.ev(Event::Press(forged));
+    assert_eq!(u.st, before);
+    assert_eq!(u.node(), "debt_q");
+}
+
+#[test]
+fn a_vanished_node_moves_the_user_to_the_start_of_their_stage() {
+    let mut u = User::new();
+    u.press("Begin");
+    u.send("3500");
+    assert_eq!(u.node(), "due_q");
+    // The author removes due_q (and links around it).
+    let edited = GUIDE
+        .replace("    goto: due_q\n", "    goto: months_q\n")
+        .replace("  due_q:\n    stage: one\n    label: Due date\n    say: When was it due?\n    ask: { save: due, type: date }\n    goto: months_q\n", "");
+    u.lib = lib_of(&edited);
+    u.send("2026-10-01");
+    assert!(u.text().starts_with("This guide has been updated"), "{}", u.text());
+    assert_eq!(u.node(), "debt_q", "first node of stage `one`");
+    assert_eq!(u.var("debt"), "3500", "answers kept");
+    assert!(!u.st.vars.contains_key("due"), "the text was not applied to another question");
+}
+
+#[test]
+fn review_changes_one_answer_and_recomputes_what_follows() {
+    let mut u = User::new();
+    u.walk_to_docs("3000");
+    u.press("All done");
+    assert!(u.text().contains("First: ¥1,000.00"));
+    u.send("/review");
+    assert!(u.text().contains("Debt: ¥3,000.00"), "{}", u.text());
+    u.press("Change · Debt");
+    assert_eq!(u.node(), "debt_q");
+    let keep: Vec<String> = u.buttons().into_iter().map(|b| b.label).collect();
+    assert_eq!(keep, ["Keep: ¥3,000.00"]);
+    u.send("6000");
+    u.press("Keep");
+    u.press("Keep");
+    u.press("All done");
+    assert!(u.text().contains("First: ¥2,000.00"), "{}", u.text());
+}
+
+#[test]
+fn delete_asks_then_erases() {
+    let mut u = User::new();
+    u.press("Begin");
+    u.send("/delete");
+    u.send("no");
+    assert!(!u.last.erase);
+    assert_eq!(u.node(), "debt_q");
+    u.send("/delete");
+    u.press("Yes");
+    assert!(u.last.erase);
+    assert_eq!(u.st, UserState::default());
+}
+
+#[test]
+fn export_lists_answers_by_stage_checklists_and_notes() {
+    let mut u = User::new();
+    u.walk_to_docs("20000");
+    u.press("Payslip");
+    u.press("All done");
+    u.send("/note asked for *written* confirmation");
+    u.send("/export");
+    let doc = u.last.document.clone().expect("a document");
+    assert_eq!(doc.filename, "t-2026-11-28.md");
+    for want in [
+        "# Test guide",
+        "## One",
+        "- **Debt**: ¥20,000.00",
+        "## Two",
+        "- **Months**: 3",
+        "- [x] Payslip",
+        "- [ ] Certificate",
+        "## Your notes",
+        "asked for \\*written\\* confirmation",
+    ] {
+        assert!(doc.content.contains(want), "{want:?} missing from:\n{}", doc.content);
+    }
+}
+
+#[test]
+fn progress_shows_stage_i_of_n() {
+    let mut u = User::new();
+    u.press("Begin");
+    u.send("100");
+    u.send("2026-10-01");
+    u.send("/progress");
+    let t = u.text();
+    assert!(t.contains("Stage 2 of 2"), "{t}");
+    assert!(t.contains("✅ One (2)"), "{t}");
+    assert!(t.contains("▶️ Two"), "{t}");
+}
+
+#[test]
+fn typed_labels_choose_and_other_text_gets_a_hint() {
+    let mut u = User::new();
+    u.send("whatever");
+    assert!(u.text().starts_with("Please pick one of the options below."));
+    assert_eq!(u.node(), "welcome");
+    u.send("begin");
+    assert_eq!(u.node(), "debt_q");
+}
+
+#[test]
+fn user_text_is_escaped_in_templates() {
+    let text = "guide: t\nlang: en\ntitle: T\nstart: a\nnodes:\n  a:\n    say: Name?\n    ask: { save: name, type: text }\n    goto: b\n  b:\n    say: '**Bye** {{ name }}'\n    end: true\n";
+    let mut u = User::with(text);
+    u.send("**Li**");
+    assert_eq!(u.last.messages[0].text, "**Bye** \\*\\*Li\\*\\*");
+    assert_eq!(crate::domain::markup::to_plain(&u.last.messages[0].text), "Bye **Li**");
+}

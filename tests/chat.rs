@@ -1,0 +1,99 @@
+//! `guidebot chat`: the terminal front end as a process — scripted input,
+//! resuming after a restart, a clean end at end of input, and a data
+//! directory already in use.
+
+mod util;
+
+use std::io::{BufRead, BufReader, Write};
+
+use util::{Test, stderr, stdout};
+
+#[test]
+fn resumes_where_the_last_run_stopped() {
+    let t = Test::new();
+    let first = t.run(&["chat"], "1\n5000\n");
+    assert!(first.status.success(), "{}", stderr(&first));
+    let out = stdout(&first);
+    assert!(out.contains("Let's make a plan."), "{out}");
+    assert!(out.contains("  1) Let's go"), "{out}");
+    assert!(out.contains("Over how many months?"), "{out}");
+
+    // A new process, same data: it shows where the user left off and goes on.
+    let second = t.run(&["chat"], "10\n2026-12-15\n");
+    assert!(second.status.success(), "{}", stderr(&second));
+    let out = stdout(&second);
+    assert!(out.starts_with("Welcome back. Here is where you left off:\n\nOver how many months?"), "{out}");
+    assert!(out.contains("1. 15 Dec 2026: ¥500.00"), "{out}");
+    assert!(out.contains("10. 15 Sep 2027: ¥500.00"), "{out}");
+
+    // The case file of that user holds the answers.
+    let export = t.run(&["export", "--user", "0"], "");
+    assert!(export.status.success(), "{}", stderr(&export));
+    let doc = stdout(&export);
+    assert!(doc.contains("- **Goal amount**: ¥5,000.00"), "{doc}");
+    assert!(doc.contains("- **Months**: 10"), "{doc}");
+}
+
+#[test]
+fn plain_text_when_not_a_terminal() {
+    let t = Test::new();
+    let o = t.run(&["chat"], "1\n");
+    let out = stdout(&o);
+    assert!(!out.contains('\x1b'), "no terminal styles in a pipe: {out:?}");
+}
+
+#[test]
+fn bad_answers_are_re_asked_and_nothing_is_lost() {
+    let t = Test::new();
+    let o = t.run(&["chat"], "1\nabout five grand\n5000\n");
+    let out = stdout(&o);
+    assert!(out.contains("Please type an amount, for example 5000."), "{out}");
+    let o = t.run(&["chat"], "");
+    assert!(stdout(&o).contains("Over how many months?"), "the good answer was kept");
+}
+
+#[test]
+fn users_are_kept_apart() {
+    let t = Test::new();
+    t.run(&["chat", "--user", "7"], "1\n5000\n");
+    let o = t.run(&["chat", "--user", "8"], "");
+    let out = stdout(&o);
+    assert!(out.contains("Let's make a plan."), "user 8 starts fresh: {out}");
+    assert!(!out.contains("Welcome back"), "{out}");
+}
+
+#[test]
+fn a_second_process_on_the_same_data_gets_a_clear_message() {
+    let t = Test::new();
+    let mut first = t.spawn(&["chat"]);
+    let mut stdin = first.stdin.take().expect("stdin");
+    // Once the first process has printed its first step, it holds the store.
+    let mut reader = BufReader::new(first.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("first line");
+    assert!(line.contains("Let's make a plan."), "{line}");
+    let second = t.run(&["chat"], "");
+    let err = stderr(&second);
+    assert_eq!(second.status.code(), Some(2), "{err}");
+    assert!(err.contains("is in use by another process"), "{err}");
+    assert!(err.contains("data"), "names the directory: {err}");
+    writeln!(stdin, "1").expect("write");
+    drop(stdin);
+    assert!(first.wait().expect("wait").success());
+}
+
+#[test]
+fn reports_broken_dialogues_instead_of_starting() {
+    let t = Test::new();
+    t.write(
+        "dialogues/savings.en.yaml",
+        &std::fs::read_to_string(util::fixture("dialogues/savings.en.yaml"))
+            .expect("read")
+            .replace("goto: months", "goto: monts"),
+    );
+    let o = t.run(&["chat"], "");
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("dialogues/savings.en.yaml:"), "{err}");
+    assert!(err.contains("goes to `monts`, which does not exist; did you mean `months`?"), "{err}");
+}
