@@ -218,3 +218,23 @@ pub fn ctx_at(now: jiff::Timestamp, zone: &TimeZone, first_name: Option<String>,
     let local = now.to_zoned(zone.clone()).datetime();
     Ctx { today: local.date(), now: local, first_name, lang_hint }
 }
+
+impl App {
+    /// Every user's state (records that cannot be read are skipped and counted in the log).
+    pub fn all_states(&self) -> Result<Vec<UserState>, AppError> {
+        let mut out = Vec::new();
+        for user in self.store.users()? {
+            match self.state(user) {
+                Ok(s) => out.push(s),
+                Err(e) => tracing::warn!(user, "skipping a record in statistics: {e}"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The statistics report authors and admins see.
+    pub fn stats_report(&self) -> Result<String, AppError> {
+        let states = self.all_states()?;
+        Ok(crate::domain::stats::stats(&states).render(&self.library()))
+    }
+}

@@ -4,6 +4,9 @@
 mod chat;
 mod check;
 mod export;
+mod graph;
+mod schema;
+mod stats;
 mod test;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +41,12 @@ pub enum Cmd {
     Test(test::TestArgs),
     /// Print a user's case file (Markdown).
     Export(export::ExportArgs),
+    /// Draw a dialogue's flow (SVG, Mermaid or DOT).
+    Graph(graph::GraphArgs),
+    /// Print the JSON Schema of dialogue files (for editors).
+    Schema,
+    /// Users per guide, stages reached, and where users stop.
+    Stats,
 }
 
 /// Parses the command line and runs it.
@@ -48,6 +57,9 @@ pub fn run() -> Result<ExitCode> {
         Cmd::Check(a) => check::run(&args, a),
         Cmd::Test(a) => test::run(&args, a),
         Cmd::Export(a) => export::run(&args, a),
+        Cmd::Graph(a) => graph::run(a),
+        Cmd::Schema => schema::run(),
+        Cmd::Stats => stats::run(&args),
     }
 }
 

@@ -3,8 +3,10 @@
 
 pub mod dates;
 pub mod dialogue;
+pub mod graph;
 pub mod engine;
 pub mod markup;
 pub mod money;
 pub mod scenario;
+pub mod stats;
 pub mod value;

@@ -1,13 +1,15 @@
 //! The dialogue file format as Rust types: what `serde_yaml` reads a
 //! `dialogues/<guide>.<lang>.yaml` file into. `dialogues/README.md` documents it
 //! for authors; keep the two in step. Unknown keys are errors, so that a typo
-//! (`gotoo:`) is reported instead of silently ignored.
+//! (`gotoo:`) is reported instead of silently ignored. The same types give
+//! `dialogues/schema.json` (`guidebot schema`) for editors.
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// One guide in one language: the whole file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GuideFile {
     /// Id shared by every translation of this guide.
@@ -38,7 +40,7 @@ pub struct GuideFile {
 }
 
 /// A chapter of the guide.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Stage {
     pub id: String,
@@ -46,7 +48,7 @@ pub struct Stage {
 }
 
 /// One step of the dialogue.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Node {
     /// Text shown on entering the node (a template).
@@ -60,6 +62,7 @@ pub struct Node {
     pub label: Option<String>,
     /// Literal values stored on entering, as written.
     #[serde(default)]
+    #[schemars(with = "IndexMap<String, serde_json::Value>")]
     pub set: IndexMap<String, serde_yaml::Value>,
     /// Expressions evaluated on entering, after `set`, in order.
     #[serde(default)]
@@ -87,7 +90,7 @@ pub struct Node {
 }
 
 /// A button of a `choices` node.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Choice {
     pub label: String,
@@ -95,6 +98,7 @@ pub struct Choice {
     #[serde(default)]
     pub goto: Option<String>,
     #[serde(default)]
+    #[schemars(with = "IndexMap<String, serde_json::Value>")]
     pub set: IndexMap<String, serde_yaml::Value>,
     #[serde(default)]
     pub compute: IndexMap<String, String>,
@@ -104,7 +108,7 @@ pub struct Choice {
 }
 
 /// A typed answer.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ask {
     /// Variable (dotted path allowed) the answer is saved to.
@@ -113,9 +117,11 @@ pub struct Ask {
     pub kind: AskType,
     /// Smallest accepted value (length for text; `today` or a date for dates).
     #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub min: Option<serde_yaml::Value>,
     /// Largest accepted value.
     #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub max: Option<serde_yaml::Value>,
     /// Text shown when the answer does not parse or is out of range.
     #[serde(default)]
@@ -129,7 +135,7 @@ pub struct Ask {
 }
 
 /// The kinds of typed answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AskType {
     Text,
@@ -139,7 +145,7 @@ pub enum AskType {
 }
 
 /// Items the user ticks on and off.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Checklist {
     /// Variable the list of ticked item ids is saved to.
@@ -154,7 +160,7 @@ pub struct Checklist {
 }
 
 /// A fixed checklist item.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Item {
     pub id: String,
@@ -164,7 +170,7 @@ pub struct Item {
 }
 
 /// Checklist items built from a list: `id` and `label` are templates that see `item`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemsFrom {
     /// Expression giving the list.
@@ -174,7 +180,7 @@ pub struct ItemsFrom {
 }
 
 /// One arm of a `branch`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Branch {
     #[serde(default)]
@@ -183,7 +189,7 @@ pub struct Branch {
 }
 
 /// Moves the record in `from` to the end of the list `to`, then clears `from`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Append {
     pub to: String,
@@ -191,7 +197,7 @@ pub struct Append {
 }
 
 /// A reminder scheduled when the node is entered.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Remind {
     /// Stable id: scheduling the same id again replaces the earlier one.
@@ -201,9 +207,10 @@ pub struct Remind {
     /// Days before `on` to send it; the guide's default when absent.
     #[serde(default)]
     pub days_before: Option<u32>,
-    /// Text sent (a template; sees the variables at sending time).
+    /// Text sent (a template, written when the reminder is scheduled).
     pub say: String,
-    /// Only scheduled when this expression is true.
+    /// Only scheduled when this expression is true (it sees `item` with `each`); when false,
+    /// an unsent reminder of the same id is cancelled.
     #[serde(default)]
     pub when: Option<String>,
     /// For reminders over a list: one reminder per element, `item` in scope.
@@ -212,7 +219,7 @@ pub struct Remind {
 }
 
 /// Guide-wide reminder settings.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReminderSettings {
     /// Days before a date to remind, when a `remind` entry gives none (default 1).
@@ -231,4 +238,12 @@ impl Node {
     pub fn is_interactive(&self) -> bool {
         self.choices.is_some() || self.ask.is_some() || self.checklist.is_some()
     }
+}
+
+/// The JSON Schema of a dialogue file, for editors (YAML language server).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(GuideFile);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
 }

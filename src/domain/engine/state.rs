@@ -78,4 +78,7 @@ pub struct Reminder {
     /// Text to send (markup).
     pub text: String,
     pub sent: bool,
+    /// The `remind` entry that scheduled it (`node/index`).
+    #[serde(default)]
+    pub source: String,
 }

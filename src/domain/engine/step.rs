@@ -3,8 +3,9 @@
 //! state and what to show come out. Front ends and the store live elsewhere.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use minijinja::value::Value;
+use minijinja::value::{Enumerator, Object, Value};
 
 use super::event::{Action, Command, Ctx, Event, Press, node_hash};
 use super::output::{Button, Document, Edit, Message, Output};
@@ -43,7 +44,7 @@ const TEXT_LIMIT: usize = 4000;
 /// assert_eq!(state.node.as_deref(), Some("a"));
 /// ```
 pub fn step(lib: &Library, state: &UserState, event: &Event, ctx: &Ctx) -> (UserState, Output) {
-    let mut run = Run { lib, guide: None, st: state.clone(), out: Output::default(), ctx, scope: None };
+    let mut run = Run { lib, guide: None, st: state.clone(), out: Output::default(), ctx, values: None, scope: None };
     run.handle(event);
     (run.st, run.out)
 }
@@ -54,8 +55,35 @@ struct Run<'a> {
     st: UserState,
     out: Output,
     ctx: &'a Ctx,
-    /// Template context, rebuilt only after the variables change.
+    /// Each variable as MiniJinja sees it, converted once and kept in step with `st.vars`.
+    values: Option<BTreeMap<String, Value>>,
+    /// The template context built from `values`, until the next change.
     scope: Option<Value>,
+}
+
+/// The names a template sees: the user's variables plus built-ins.
+#[derive(Debug)]
+struct Scope {
+    values: BTreeMap<String, Value>,
+    extra: Option<(String, Value)>,
+}
+
+impl Object for Scope {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let k = key.as_str()?;
+        match &self.extra {
+            Some((name, v)) if name == k => Some(v.clone()),
+            _ => self.values.get(k).cloned(),
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let mut keys: Vec<Value> = self.values.keys().map(|k| Value::from(k.as_str())).collect();
+        if let Some((name, _)) = &self.extra {
+            keys.push(Value::from(name.as_str()));
+        }
+        Enumerator::Values(keys)
+    }
 }
 
 /// A checklist item as shown: its id and label.
@@ -105,34 +133,51 @@ impl<'a> Run<'a> {
 
     // ----- templates -------------------------------------------------------
 
+    fn values(&mut self) -> &BTreeMap<String, Value> {
+        let (st, ctx) = (&self.st, self.ctx);
+        self.values.get_or_insert_with(|| {
+            let mut map: BTreeMap<String, Value> = st.vars.iter().map(|(k, v)| (k.clone(), v.to_value())).collect();
+            map.insert("user".into(), Value::from_iter([("first_name", Value::from(st.first_name.clone()))]));
+            map.insert("today".into(), Value::from(ctx.today.to_string()));
+            map.insert("now".into(), Value::from(ctx.now.strftime("%Y-%m-%d %H:%M").to_string()));
+            map
+        })
+    }
+
     fn scope(&mut self) -> Value {
         if let Some(s) = &self.scope {
             return s.clone();
         }
-        let mut map: BTreeMap<String, Value> = self.st.vars.iter().map(|(k, v)| (k.clone(), v.to_value())).collect();
-        map.insert("user".into(), Value::from_iter([("first_name", Value::from(self.st.first_name.clone()))]));
-        map.insert("today".into(), Value::from(self.ctx.today.to_string()));
-        map.insert("now".into(), Value::from(self.ctx.now.strftime("%Y-%m-%d %H:%M").to_string()));
-        let v = Value::from(map);
+        let v = Value::from_object(Scope { values: self.values().clone(), extra: None });
         self.scope = Some(v.clone());
         v
     }
 
-    fn with_item(&mut self, item: Value) -> Value {
-        let base = self.scope();
-        let mut map: BTreeMap<String, Value> = BTreeMap::new();
-        if let Ok(keys) = base.try_iter() {
-            for k in keys {
-                let v = base.get_item(&k).unwrap_or_default();
-                map.insert(k.to_string(), v);
-            }
-        }
-        map.insert("item".into(), item);
-        Value::from(map)
+    fn with_extra(&mut self, name: &str, v: Value) -> Value {
+        Value::from_object(Scope { values: self.values().clone(), extra: Some((name.to_owned(), v)) })
     }
 
+    fn with_item(&mut self, item: Value) -> Value {
+        self.with_extra("item", item)
+    }
+
+    /// The variable at `path` changed: refresh its root's value only.
+    fn touch(&mut self, path: &str) {
+        self.scope = None;
+        let root = path.split('.').next().unwrap_or(path);
+        let fresh = self.st.vars.get(root).map(Var::to_value);
+        if let Some(values) = &mut self.values {
+            match fresh {
+                Some(v) => values.insert(root.to_owned(), v),
+                None => values.remove(root),
+            };
+        }
+    }
+
+    /// Many variables changed at once.
     fn changed(&mut self) {
         self.scope = None;
+        self.values = None;
     }
 
     fn render_in(&mut self, name: &str, ctx: &Value) -> String {
@@ -243,12 +288,12 @@ impl<'a> Run<'a> {
     fn apply_entry(&mut self, id: &str, node: &Node) {
         for (k, v) in &node.set {
             set_path(&mut self.st.vars, k, Var::from_yaml(v));
+            self.touch(k);
         }
-        self.changed();
         for k in node.compute.keys() {
             let v = self.eval(&format!("nodes.{id}.compute.{k}"));
             set_path(&mut self.st.vars, k, Var::from_value(&v));
-            self.changed();
+            self.touch(k);
         }
         if let Some(a) = &node.append {
             let record = remove_path(&mut self.st.vars, &a.from).unwrap_or_default();
@@ -258,19 +303,22 @@ impl<'a> Run<'a> {
             };
             list.push(record);
             set_path(&mut self.st.vars, &a.to, Var::List(list));
-            self.changed();
+            self.touch(&a.from);
+            self.touch(&a.to);
         }
         for i in 0..node.remind.len() {
             self.schedule(id, node, i);
         }
     }
 
+    /// Schedules the reminders of entry `i` of `node.remind`. Running an entry again
+    /// replaces what it scheduled before: its unsent reminders are dropped first, and an
+    /// item whose `when` is false now loses its unsent reminder of the same id.
     fn schedule(&mut self, id: &str, node: &Node, i: usize) {
         let r = &node.remind[i];
         let p = format!("nodes.{id}.remind.{i}");
-        if r.when.is_some() && !self.holds(&format!("{p}.when")) {
-            return;
-        }
+        let source = format!("{id}/{i}");
+        self.st.reminders.retain(|_, old| old.sent || old.source != source);
         let items: Vec<Option<Value>> = if r.each.is_some() {
             match self.eval(&format!("{p}.each")).try_iter() {
                 Ok(it) => it.map(Some).collect(),
@@ -285,7 +333,13 @@ impl<'a> Run<'a> {
                 Some(v) => self.with_item(v),
                 None => self.scope(),
             };
-            let rid = self.render_in(&format!("{p}.id"), &ctx);
+            let rid = markup::to_plain(&self.render_in(&format!("{p}.id"), &ctx));
+            if r.when.is_some() && !self.eval_in(&format!("{p}.when"), &ctx).is_true() {
+                if self.st.reminders.get(&rid).is_some_and(|old| !old.sent) {
+                    self.st.reminders.remove(&rid);
+                }
+                continue;
+            }
             let on = self.eval_in(&format!("{p}.on"), &ctx).to_string();
             let text = self.render_in(&format!("{p}.say"), &ctx);
             let Ok(about) = on.parse::<jiff::civil::Date>() else {
@@ -295,9 +349,10 @@ impl<'a> Run<'a> {
             let days = i64::from(r.days_before.unwrap_or(default_days));
             let send_on = about.checked_sub(jiff::Span::new().days(days)).unwrap_or(about);
             let sent = self.st.reminders.get(&rid).is_some_and(|old| old.sent && old.about == about.to_string());
-            self.st
-                .reminders
-                .insert(rid, Reminder { send_on: send_on.to_string(), about: about.to_string(), text, sent });
+            self.st.reminders.insert(
+                rid,
+                Reminder { send_on: send_on.to_string(), about: about.to_string(), text, sent, source: source.clone() },
+            );
         }
     }
 
@@ -716,17 +771,17 @@ impl<'a> Run<'a> {
     /// Questions answered so far, by stage then file order.
     fn answered_nodes(&self) -> Vec<String> {
         let Some(g) = self.guide else { return Vec::new() };
-        let mut ids: Vec<(usize, usize, String)> = g
-            .file
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, (id, n))| n.is_interactive() && self.st.answers.contains_key(*id))
-            .map(|(pos, (id, n))| {
-                let stage = n.stage.as_deref().and_then(|s| g.stage_index(s)).unwrap_or(usize::MAX);
-                (stage, pos, id.clone())
-            })
-            .collect();
+        // A node without a stage sorts with the staged node before it in the file.
+        let mut stage = 0;
+        let mut ids: Vec<(usize, usize, String)> = Vec::new();
+        for (pos, (id, n)) in g.file.nodes.iter().enumerate() {
+            if let Some(i) = n.stage.as_deref().and_then(|s| g.stage_index(s)) {
+                stage = i;
+            }
+            if records_answer(n) && self.st.answers.contains_key(id) {
+                ids.push((stage, pos, id.clone()));
+            }
+        }
         ids.sort();
         ids.into_iter().map(|(_, _, id)| id).collect()
     }
@@ -816,18 +871,6 @@ impl<'a> Run<'a> {
             }
         }
         doc
-    }
-
-    fn with_extra(&mut self, key: &str, v: Value) -> Value {
-        let base = self.scope();
-        let mut map: BTreeMap<String, Value> = BTreeMap::new();
-        if let Ok(keys) = base.try_iter() {
-            for k in keys {
-                map.insert(k.to_string(), base.get_item(&k).unwrap_or_default());
-            }
-        }
-        map.insert(key.to_owned(), v);
-        Value::from(map)
     }
 
     fn default_case_body(&mut self) -> String {
@@ -935,7 +978,7 @@ impl<'a> Run<'a> {
             Action::Skip => {
                 let Some(ask) = node.ask.as_ref().filter(|a| a.optional) else { return self.stale() };
                 remove_path(&mut self.st.vars, &ask.save);
-                self.changed();
+                self.touch(&ask.save);
                 self.answered(id, "—".into(), node.goto.clone(), true);
             }
             _ => self.stale(),
@@ -954,12 +997,12 @@ impl<'a> Run<'a> {
         }
         for (k, v) in &c.set {
             set_path(&mut self.st.vars, k, Var::from_yaml(v));
+            self.touch(k);
         }
-        self.changed();
         for k in c.compute.keys() {
             let v = self.eval(&format!("nodes.{id}.choices.{i}.compute.{k}"));
             set_path(&mut self.st.vars, k, Var::from_value(&v));
-            self.changed();
+            self.touch(k);
         }
         let next = c.goto.clone().or_else(|| node.goto.clone());
         self.answered(id, label, next, false);
@@ -976,7 +1019,7 @@ impl<'a> Run<'a> {
             ticked.push(item.id.clone());
         }
         set_path(&mut self.st.vars, &cl.save, Var::List(ticked.into_iter().map(Var::Str).collect()));
-        self.changed();
+        self.touch(&cl.save);
         true
     }
 
@@ -984,7 +1027,7 @@ impl<'a> Run<'a> {
         let Some(cl) = &node.checklist else { return self.stale() };
         let ticked = self.ticked(&cl.save);
         set_path(&mut self.st.vars, &cl.save, Var::List(ticked.iter().cloned().map(Var::Str).collect()));
-        self.changed();
+        self.touch(&cl.save);
         let labels: Vec<String> = self
             .checklist_items(id, node)
             .into_iter()
@@ -1078,7 +1121,7 @@ impl<'a> Run<'a> {
         match self.parse_answer(ask, text) {
             Ok((value, shown)) => {
                 set_path(&mut self.st.vars, &ask.save, value);
-                self.changed();
+                self.touch(&ask.save);
                 self.answered(id, shown, node.goto.clone(), false);
             }
             Err(default) => {
@@ -1146,6 +1189,14 @@ impl<'a> Run<'a> {
             }
         }
     }
+}
+
+/// Whether a node records an answer worth reviewing: a typed answer, a checklist, or
+/// choices that set something (a plain "continue" button or a menu records nothing).
+fn records_answer(n: &Node) -> bool {
+    n.ask.is_some()
+        || n.checklist.is_some()
+        || n.choices.as_ref().is_some_and(|cs| cs.iter().any(|c| !c.set.is_empty() || !c.compute.is_empty()))
 }
 
 /// The button a typed text names: its number in the message (1-based) or its label.

@@ -466,3 +466,73 @@ fn user_text_is_escaped_in_templates() {
     assert_eq!(u.last.messages[0].text, "**Bye** \\*\\*Li\\*\\*");
     assert_eq!(crate::domain::markup::to_plain(&u.last.messages[0].text), "Bye **Li**");
 }
+
+const REMIND: &str = r#"
+guide: t
+lang: en
+title: R
+start: months
+reminders: { days_before: 2 }
+nodes:
+  months:
+    say: Months?
+    ask: { save: months, type: number, whole: true }
+    goto: agreed
+  agreed:
+    compute:
+      plan: installments(300, months, "2026-12-10")
+    remind:
+      - id: "due-{{ item.n }}"
+        each: plan
+        on: item.due
+        say: "Pay {{ item.amount | money }} on {{ item.due }}"
+    say: Agreed.
+    choices:
+      - label: Change
+        goto: months
+      - label: Paid
+        goto: paid
+  paid:
+    set: { paid: ["1"] }
+    remind:
+      - id: "due-{{ item.n }}"
+        each: plan
+        on: item.due
+        when: (item.n | string) not in paid
+        say: "Pay {{ item.amount | money }} on {{ item.due }}"
+    say: Noted.
+    end: true
+"#;
+
+#[test]
+fn reminders_are_scheduled_replaced_and_cancelled() {
+    let mut u = User::with(REMIND);
+    u.send("3");
+    let ids: Vec<&String> = u.st.reminders.keys().collect();
+    assert_eq!(ids, ["due-1", "due-2", "due-3"]);
+    let r = &u.st.reminders["due-2"];
+    assert_eq!((r.send_on.as_str(), r.about.as_str(), r.text.as_str()), ("2027-01-08", "2027-01-10", "Pay ¥100.00 on 2027-01-10"));
+    // A shorter agreement replaces the earlier schedule.
+    u.press("Change");
+    u.send("2");
+    let ids: Vec<&String> = u.st.reminders.keys().collect();
+    assert_eq!(ids, ["due-1", "due-2"]);
+    assert_eq!(u.st.reminders["due-1"].text, "Pay ¥150.00 on 2026-12-10");
+    // Marking the first paid cancels its reminder only.
+    u.press("Paid");
+    let ids: Vec<&String> = u.st.reminders.keys().collect();
+    assert_eq!(ids, ["due-2"]);
+    // Due ones come out once their day has come.
+    assert!(due_reminders(&u.st, jiff::civil::date(2027, 1, 7)).is_empty());
+    assert_eq!(due_reminders(&u.st, jiff::civil::date(2027, 1, 8)).len(), 1);
+}
+
+#[test]
+fn review_lists_only_questions_that_record_something() {
+    let mut u = User::new();
+    u.walk_to_docs("500");
+    u.send("/review");
+    let labels: Vec<String> = u.buttons().into_iter().map(|b| b.label).collect();
+    // `welcome`'s "Begin" sets a variable, so it counts; debt, due date and months too.
+    assert_eq!(labels, ["Change · Hello Li", "Change · Debt", "Change · Due date", "Change · Months"]);
+}
