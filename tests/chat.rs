@@ -97,3 +97,63 @@ fn reports_broken_dialogues_instead_of_starting() {
     assert!(err.contains("dialogues/savings.en.yaml:"), "{err}");
     assert!(err.contains("goes to `monts`, which does not exist; did you mean `months`?"), "{err}");
 }
+
+/// Lines a child prints, collected on a thread so the test can wait with a deadline.
+fn lines_of(r: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_for(rx: &std::sync::mpsc::Receiver<String>, what: &str) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let hit = line.contains(what);
+                seen.push(line);
+                if hit {
+                    return seen;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("never saw {what:?}; saw:\n{}", seen.join("\n"));
+}
+
+#[test]
+fn watch_reloads_on_save_and_keeps_the_old_version_when_broken() {
+    let t = Test::new();
+    let mut child = t.spawn(&["chat", "--watch"]);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let out = lines_of(child.stdout.take().expect("stdout"));
+    let err = lines_of(child.stderr.take().expect("stderr"));
+    wait_for(&out, "Let's make a plan.");
+    writeln!(stdin, "1").expect("write");
+    wait_for(&out, "How much do you want to save?");
+
+    let path = t.path("dialogues/savings.en.yaml");
+    let good = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, good.replace("How much do you want to save?", "What amount are you aiming for?"))
+        .expect("write");
+    wait_for(&err, "dialogues reloaded");
+    wait_for(&out, "What amount are you aiming for?");
+
+    std::fs::write(&path, good.replace("    goto: months\n", "    goto: nowhere\n")).expect("write");
+    let lines = wait_for(&err, "goes to `nowhere`, which does not exist");
+    assert!(lines.iter().any(|l| l.contains("not reloaded, the previous version stays")), "{lines:?}");
+    // The old (good) version still serves: the answer moves on to `months`.
+    writeln!(stdin, "5000").expect("write");
+    wait_for(&out, "Over how many months?");
+    drop(stdin);
+    assert!(child.wait().expect("wait").success());
+}

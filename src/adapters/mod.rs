@@ -1,4 +1,5 @@
 //! Adapters around the pure core: storage, the terminal, Telegram.
 
+pub mod reload;
 pub mod store;
 pub mod terminal;

@@ -4,12 +4,14 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
-use super::{Args, load_dialogues};
+use super::{Args, load_dialogues, report};
+use crate::adapters::reload::{Watch, watch};
 use crate::adapters::store::SledStore;
-use crate::adapters::terminal::Chat;
-use crate::app::{App, SystemClock, user_zone};
+use crate::adapters::terminal::{Chat, render};
+use crate::app::{App, Clock, SystemClock, ctx_at, user_zone};
+use crate::domain::engine::Event;
 
 #[derive(Debug, clap::Args)]
 pub struct ChatArgs {
@@ -22,12 +24,17 @@ pub struct ChatArgs {
     /// Language of the guide (for example zh or en).
     #[arg(long)]
     pub lang: Option<String>,
+    /// Reload the dialogues whenever a file is saved, keeping your place.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 pub fn run(args: &Args, a: &ChatArgs) -> Result<ExitCode> {
     let lib = load_dialogues(&args.dialogues)?;
     let store = SledStore::open(&args.data)?;
-    let app = App::new(lib, Arc::new(store));
+    let app = Arc::new(App::new(lib, Arc::new(store)));
+    let styled = std::io::stdout().is_terminal();
+    let _watch = if a.watch { Some(watch_dialogues(&app, args, a, styled)?) } else { None };
     let chat = Chat {
         app: &app,
         clock: &SystemClock,
@@ -35,10 +42,31 @@ pub fn run(args: &Args, a: &ChatArgs) -> Result<ExitCode> {
         user: a.user,
         guide: a.guide.clone(),
         lang: a.lang.clone(),
-        styled: std::io::stdout().is_terminal(),
+        styled,
     };
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
     chat.run(stdin.lock(), &mut stdout)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// On every save: a good file replaces the guide and the current step is shown again;
+/// a broken one is reported and the old guide stays.
+fn watch_dialogues(app: &Arc<App>, args: &Args, a: &ChatArgs, styled: bool) -> Result<Watch> {
+    let app = Arc::clone(app);
+    let (user, lang) = (a.user, a.lang.clone());
+    let w = watch(&args.dialogues, move |result| match result {
+        Ok(lib) => {
+            app.replace_library(lib);
+            eprintln!("↻ dialogues reloaded");
+            let ctx = ctx_at(SystemClock.now(), &user_zone(), None, lang.clone());
+            match app.handle(user, &Event::Refresh, &ctx) {
+                Ok(out) => print!("{}", render(&out, styled)),
+                Err(e) => eprintln!("error: {e}"),
+            }
+        }
+        Err(diags) => eprintln!("✗ not reloaded, the previous version stays:\n{}", report(&diags)),
+    })
+    .with_context(|| format!("watching {}", args.dialogues.display()))?;
+    Ok(w)
 }

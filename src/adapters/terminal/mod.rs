@@ -83,6 +83,26 @@ impl Chat<'_> {
 
     /// What the user sees for one output.
     pub fn render(&self, output: &Output) -> String {
+        render(output, self.styled)
+    }
+}
+
+/// What the user sees for one output, with terminal styles or plain.
+pub fn render(output: &Output, styled: bool) -> String {
+    let view = View { styled };
+    view.render(output)
+}
+
+struct View {
+    styled: bool,
+}
+
+impl View {
+    fn style(&self, text: &str) -> String {
+        if self.styled { markup::to_ansi(text) } else { markup::to_plain(text) }
+    }
+
+    fn render(&self, output: &Output) -> String {
         let mut s = String::new();
         if let Some(Edit::Replace(m)) = &output.edit {
             s.push_str(&self.message(m));

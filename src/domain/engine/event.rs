@@ -14,6 +14,8 @@ pub enum Event {
     Press(Press),
     /// A command from a menu.
     Command(Command),
+    /// Show the current step again, as it now reads (after the dialogue was reloaded).
+    Refresh,
 }
 
 /// The commands, the same in every front end.

@@ -122,6 +122,7 @@ impl<'a> Run<'a> {
         }
         match event {
             Event::Start => self.start(),
+            Event::Refresh => self.show_current(),
             Event::Command(c) => self.command(c),
             Event::Text(t) => match Command::parse(t) {
                 Some(c) => self.command(&c),
