@@ -12,10 +12,12 @@ use jiff::tz::TimeZone;
 
 use crate::adapters::store::{Store, StoreError, UserId};
 use crate::domain::dialogue::Library;
-use crate::domain::engine::{Ctx, Event, Output, Reminder, UserState, due_reminders, step};
+use crate::domain::engine::{Ctx, Event, Output, Reminder, UserState, step};
 
 /// Time zone used when a guide names none.
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
+/// Event ids remembered per user: far more than can be in flight for one person.
+const APPLIED_KEPT: usize = 64;
 /// Hour of day reminders go out at when a guide names none.
 pub const DEFAULT_REMINDER_HOUR: u8 = 9;
 
@@ -107,11 +109,47 @@ impl App {
         })
     }
 
-    /// Reminders of `user` due by `today` and not sent yet, marked sent (and persisted) first.
-    pub fn take_due_reminders(&self, user: UserId, today: Date) -> Result<Vec<(String, Reminder)>, AppError> {
+    /// Like [`App::handle`] for an event with an id (a Telegram update id): an event whose
+    /// id was already applied to this user is skipped (`None`). The id is saved in the same
+    /// write as the state it changed, so a crash can neither lose the event nor apply it twice.
+    pub fn handle_once(
+        &self,
+        user: UserId,
+        event_id: i64,
+        event: &Event,
+        ctx: &Ctx,
+    ) -> Result<Option<Output>, AppError> {
         self.with_user(user, || {
             let state = self.state(user)?;
-            let due = due_reminders(&state, today);
+            if state.applied.contains(&event_id) {
+                return Ok(None);
+            }
+            let library = self.library();
+            let (mut next, out) = step(&library, &state, event, ctx);
+            if out.erase {
+                self.store.erase(user)?;
+            } else if next != state {
+                next.applied.push(event_id);
+                let extra = next.applied.len().saturating_sub(APPLIED_KEPT);
+                next.applied.drain(..extra);
+                self.save(user, &state, &next)?;
+            }
+            Ok(Some(out))
+        })
+    }
+
+    /// Reminders of `user` whose time (their day, at the guide's hour, in the guide's zone)
+    /// has come by `now` and that were not sent yet — marked sent and persisted first, so
+    /// that a crash between marking and sending loses one rather than sending it twice.
+    pub fn take_due_reminders(&self, user: UserId, now: jiff::Timestamp) -> Result<Vec<(String, Reminder)>, AppError> {
+        self.with_user(user, || {
+            let state = self.state(user)?;
+            let due: Vec<(String, Reminder)> = state
+                .reminders
+                .iter()
+                .filter(|(_, r)| !r.sent && self.reminder_time(&state, r).is_some_and(|at| at <= now.as_second()))
+                .map(|(id, r)| (id.clone(), r.clone()))
+                .collect();
             if due.is_empty() {
                 return Ok(due);
             }
@@ -236,5 +274,47 @@ impl App {
     pub fn stats_report(&self) -> Result<String, AppError> {
         let states = self.all_states()?;
         Ok(crate::domain::stats::stats(&states).render(&self.library()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::store::MemoryStore;
+    use crate::domain::dialogue::load_library;
+
+    fn app() -> App {
+        let text = "guide: g\nlang: en\ntitle: G\nstart: a\nnodes:\n  a:\n    say: How much?\n    ask: { save: debt, type: money }\n    goto: b\n  b:\n    say: Done\n    end: true\n";
+        App::new(load_library(&[("g.en.yaml".into(), text.into())]).expect("loads"), Arc::new(MemoryStore::default()))
+    }
+
+    fn ctx() -> Ctx {
+        ctx_at("2026-11-28T02:00:00Z".parse().expect("time"), &TimeZone::UTC, None, None)
+    }
+
+    #[test]
+    fn an_event_id_is_applied_once_and_saved_with_the_state() {
+        let app = app();
+        assert!(app.handle_once(1, 10, &Event::Start, &ctx()).expect("start").is_some());
+        let first = app.handle_once(1, 11, &Event::Text("300".into()), &ctx()).expect("answer");
+        assert!(first.is_some());
+        assert_eq!(app.state(1).expect("state").node.as_deref(), Some("b"));
+        // Delivered again: skipped, and the state is as it was.
+        let before = app.state(1).expect("state");
+        assert!(app.handle_once(1, 11, &Event::Text("300".into()), &ctx()).expect("again").is_none());
+        assert_eq!(app.state(1).expect("state"), before);
+        assert!(before.applied.contains(&11));
+    }
+
+    #[test]
+    fn only_the_latest_ids_are_kept() {
+        let app = app();
+        app.handle_once(2, 0, &Event::Start, &ctx()).expect("start");
+        for id in 1..100 {
+            app.handle_once(2, id, &Event::Text("/note n".into()), &ctx()).expect("note");
+        }
+        let st = app.state(2).expect("state");
+        assert_eq!(st.applied.len(), APPLIED_KEPT);
+        assert_eq!(st.applied.last(), Some(&99));
     }
 }

@@ -34,7 +34,11 @@ fn schema_accepts_every_shipped_dialogue() {
     let files = read_yaml(&[root().join("dialogues"), root().join("tests/fixtures/dialogues")]).expect("dialogues");
     assert!(files.len() >= 2);
     for (path, text) in files {
-        assert!(text.starts_with("# yaml-language-server: $schema=schema.json") || path.starts_with(root().join("tests")), "{} should start with the schema line", path.display());
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=schema.json") || path.starts_with(root().join("tests")),
+            "{} should start with the schema line",
+            path.display()
+        );
         let value: serde_json::Value = serde_yaml::from_str(&text).expect("YAML");
         if let Err(e) = schemas.validate(&value, index) {
             panic!("{} does not match the schema: {e:#}", path.display());
@@ -46,6 +50,7 @@ fn schema_accepts_every_shipped_dialogue() {
 fn schema_refuses_an_unknown_key() {
     let (schemas, index) = compile();
     let value: serde_json::Value =
-        serde_yaml::from_str("guide: g\nlang: en\ntitle: T\nstart: a\nnodes:\n  a:\n    say: hi\n    gotoo: b\n").expect("YAML");
+        serde_yaml::from_str("guide: g\nlang: en\ntitle: T\nstart: a\nnodes:\n  a:\n    say: hi\n    gotoo: b\n")
+            .expect("YAML");
     assert!(schemas.validate(&value, index).is_err());
 }

@@ -2,4 +2,5 @@
 
 pub mod reload;
 pub mod store;
+pub mod telegram;
 pub mod terminal;

@@ -37,11 +37,12 @@ pub fn run(a: &GraphArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let format = a.format.unwrap_or_else(|| match a.output.as_ref().and_then(|o| o.extension()).and_then(|e| e.to_str()) {
-        Some("dot" | "gv") => Format::Dot,
-        Some("mmd" | "mermaid") => Format::Mermaid,
-        _ => Format::Svg,
-    });
+    let format =
+        a.format.unwrap_or_else(|| match a.output.as_ref().and_then(|o| o.extension()).and_then(|e| e.to_str()) {
+            Some("dot" | "gv") => Format::Dot,
+            Some("mmd" | "mermaid") => Format::Mermaid,
+            _ => Format::Svg,
+        });
     let g = graph(&guide);
     let out = match format {
         Format::Svg => g.to_svg(),

@@ -1,6 +1,7 @@
 //! The command line: `guidebot <subcommand>`. One file per subcommand; this
 //! one holds the shared flags and the helpers that read dialogue files.
 
+mod bot;
 mod chat;
 mod check;
 mod export;
@@ -33,6 +34,8 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
+    /// Run the Telegram bot (long polling; token in TELOXIDE_TOKEN).
+    Bot(bot::BotArgs),
     /// Walk through a guide in the terminal (no Telegram token needed).
     Chat(chat::ChatArgs),
     /// Check dialogue files and report every problem as file:line:col.
@@ -53,6 +56,7 @@ pub enum Cmd {
 pub fn run() -> Result<ExitCode> {
     let args = Args::parse();
     match &args.command {
+        Cmd::Bot(a) => bot::run(&args, a),
         Cmd::Chat(a) => chat::run(&args, a),
         Cmd::Check(a) => check::run(&args, a),
         Cmd::Test(a) => test::run(&args, a),

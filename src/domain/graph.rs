@@ -68,17 +68,17 @@ fn edges_of(id: &str, n: &Node) -> Vec<GEdge> {
         let label = b.when.as_deref().map(|w| shorten(w, LABEL_CHARS)).unwrap_or_else(|| "else".into());
         out.push(edge(&b.goto, label));
     }
-    if n.choices.is_none() {
-        if let Some(to) = &n.goto {
-            let label = if n.checklist.is_some() {
-                "done".into()
-            } else if n.ask.is_some() {
-                "answer".into()
-            } else {
-                String::new()
-            };
-            out.push(edge(to, label));
-        }
+    if n.choices.is_none()
+        && let Some(to) = &n.goto
+    {
+        let label = if n.checklist.is_some() {
+            "done".into()
+        } else if n.ask.is_some() {
+            "answer".into()
+        } else {
+            String::new()
+        };
+        out.push(edge(to, label));
     }
     out
 }
@@ -154,7 +154,11 @@ impl Graph {
         let (grouped, loose) = self.by_stage();
         for (i, nodes) in &grouped {
             let (id, title) = &self.stages[*i];
-            out.push_str(&format!("  subgraph {} {{\n    label={};\n", dot_str(&format!("cluster_{id}")), dot_str(title)));
+            out.push_str(&format!(
+                "  subgraph {} {{\n    label={};\n",
+                dot_str(&format!("cluster_{id}")),
+                dot_str(title)
+            ));
             for n in nodes {
                 out.push_str(&format!("    {}\n", node_line(n)));
             }
@@ -209,7 +213,9 @@ impl Graph {
         }
         let unreachable: Vec<&str> = self.nodes.iter().filter(|n| !n.reachable).map(|n| n.id.as_str()).collect();
         let ends: Vec<&str> = self.nodes.iter().filter(|n| n.end).map(|n| n.id.as_str()).collect();
-        out.push_str("  classDef unreachable stroke:#c00,color:#c00,stroke-dasharray:4\n  classDef finish stroke-width:3px\n");
+        out.push_str(
+            "  classDef unreachable stroke:#c00,color:#c00,stroke-dasharray:4\n  classDef finish stroke-width:3px\n",
+        );
         if !ends.is_empty() {
             out.push_str(&format!("  class {} finish\n", ends.join(",")));
         }

@@ -3,8 +3,8 @@
 
 pub mod dates;
 pub mod dialogue;
-pub mod graph;
 pub mod engine;
+pub mod graph;
 pub mod markup;
 pub mod money;
 pub mod scenario;

@@ -47,7 +47,8 @@ impl Stats {
         for ((guide, lang), n) in &self.by_guide {
             out.push_str(&format!("\n{guide} ({lang}): {n}"));
         }
-        let guides: Vec<&String> = self.by_guide.keys().map(|(g, _)| g).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let guides: Vec<&String> =
+            self.by_guide.keys().map(|(g, _)| g).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
         for guide in guides {
             out.push_str(&format!("\n\n{guide}\n  reached each stage:"));
             if let Some(g) = lib.default_of(guide) {

@@ -8,6 +8,7 @@
 //! ISO strings (`2026-12-15`), which compare correctly as text.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use minijinja::value::{Value, ValueKind};
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
@@ -27,8 +28,9 @@ pub enum Var {
     /// A fractional number (money and the like), exact.
     Num(Decimal),
     Str(String),
-    List(Vec<Var>),
-    Map(BTreeMap<String, Var>),
+    /// Shared, so that snapshots for `/back` cost a pointer, not a copy.
+    List(Arc<Vec<Var>>),
+    Map(Arc<BTreeMap<String, Var>>),
 }
 
 impl Var {
@@ -58,8 +60,8 @@ impl Var {
                 }
             }
             Y::String(s) => Var::Str(s.clone()),
-            Y::Sequence(items) => Var::List(items.iter().map(Var::from_yaml).collect()),
-            Y::Mapping(m) => Var::Map(m.iter().map(|(k, v)| (yaml_key(k), Var::from_yaml(v))).collect()),
+            Y::Sequence(items) => Var::List(Arc::new(items.iter().map(Var::from_yaml).collect())),
+            Y::Mapping(m) => Var::Map(Arc::new(m.iter().map(|(k, v)| (yaml_key(k), Var::from_yaml(v))).collect())),
             Y::Tagged(t) => Var::from_yaml(&t.value),
         }
     }
@@ -74,16 +76,14 @@ impl Var {
                 if let Ok(i) = i64::try_from(v.clone()) {
                     Var::Int(i)
                 } else if let Ok(f) = f64::try_from(v.clone()) {
-                    Decimal::from_f64(f)
-                        .map(|d| Var::number(d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)))
-                        .unwrap_or(Var::Null)
+                    cents_of(f).map(Var::number).unwrap_or(Var::Null)
                 } else {
                     Var::Str(v.to_string())
                 }
             }
             ValueKind::String => Var::Str(v.as_str().unwrap_or_default().to_owned()),
             ValueKind::Seq | ValueKind::Iterable => match v.try_iter() {
-                Ok(it) => Var::List(it.map(|x| Var::from_value(&x)).collect()),
+                Ok(it) => Var::List(Arc::new(it.map(|x| Var::from_value(&x)).collect())),
                 Err(_) => Var::Null,
             },
             ValueKind::Map => {
@@ -94,7 +94,7 @@ impl Var {
                         out.insert(k.to_string(), Var::from_value(&val));
                     }
                 }
-                Var::Map(out)
+                Var::Map(Arc::new(out))
             }
             _ => Var::Str(v.to_string()),
         }
@@ -141,6 +141,21 @@ impl Var {
     }
 }
 
+/// A float from an expression, rounded to the cent (half away from zero).
+///
+/// Amounts that are already whole cents (the float nearest to `333.33`) take a fast,
+/// exact path; anything else goes through the shortest decimal the float stands for.
+pub fn cents_of(f: f64) -> Option<Decimal> {
+    let scaled = f * 100.0;
+    if scaled.is_finite() && scaled.abs() < 9.0e15 {
+        let whole = scaled.round();
+        if (scaled - whole).abs() < 1e-6 {
+            return Some(Decimal::new(whole as i64, 2));
+        }
+    }
+    Decimal::from_f64(f).map(|d| d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+}
+
 fn yaml_key(k: &serde_yaml::Value) -> String {
     match k {
         serde_yaml::Value::String(s) => s.clone(),
@@ -167,12 +182,12 @@ pub fn set_path(vars: &mut Vars, path: &str, value: Var) {
     let Some(last) = parts.pop() else { return };
     let mut map = vars;
     for p in parts {
-        let slot = map.entry(p.to_owned()).or_insert_with(|| Var::Map(BTreeMap::new()));
+        let slot = map.entry(p.to_owned()).or_insert_with(|| Var::Map(Arc::default()));
         if !matches!(slot, Var::Map(_)) {
-            *slot = Var::Map(BTreeMap::new());
+            *slot = Var::Map(Arc::default());
         }
         let Var::Map(inner) = slot else { return };
-        map = inner;
+        map = Arc::make_mut(inner);
     }
     map.insert(last.to_owned(), value);
 }
@@ -184,7 +199,7 @@ pub fn remove_path(vars: &mut Vars, path: &str) -> Option<Var> {
     let mut map = vars;
     for p in parts {
         match map.get_mut(p)? {
-            Var::Map(inner) => map = inner,
+            Var::Map(inner) => map = Arc::make_mut(inner),
             _ => return None,
         }
     }

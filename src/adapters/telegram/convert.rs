@@ -31,10 +31,7 @@ pub fn lang_hint(user: &User) -> Option<String> {
 
 /// A markup text as Telegram HTML, cut into parts that each fit one message.
 pub fn html_parts(text: &str) -> Vec<String> {
-    markup::split(text, MAX_TEXT)
-        .iter()
-        .map(|part| markup::to_html(part))
-        .collect()
+    markup::split(text, MAX_TEXT).iter().map(|part| markup::to_html(part)).collect()
 }
 
 /// The parts to send for `message`: never empty when it has buttons, which
@@ -55,9 +52,7 @@ pub fn keyboard(message: &Message) -> Option<InlineKeyboardMarkup> {
         .iter()
         .filter(|row| !row.is_empty())
         .map(|row| {
-            row.iter()
-                .map(|b| InlineKeyboardButton::callback(markup::to_plain(&b.label), b.press.encode()))
-                .collect()
+            row.iter().map(|b| InlineKeyboardButton::callback(markup::to_plain(&b.label), b.press.encode())).collect()
         })
         .collect();
     (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
@@ -84,11 +79,7 @@ mod tests {
     }
 
     fn press(i: u16) -> Press {
-        Press {
-            seq: 3,
-            node: 99,
-            action: Action::Choice(i),
-        }
+        Press { seq: 3, node: 99, action: Action::Choice(i) }
     }
 
     #[test]

@@ -29,11 +29,7 @@ impl Default for Limits {
     /// Telegram's documented limits: 1 message per second per chat (bursts
     /// allowed), 30 per second overall.
     fn default() -> Limits {
-        Limits {
-            per_chat_burst: 5,
-            per_chat_interval: Duration::from_secs(1),
-            overall_per_second: 30,
-        }
+        Limits { per_chat_burst: 5, per_chat_interval: Duration::from_secs(1), overall_per_second: 30 }
     }
 }
 
@@ -75,11 +71,9 @@ impl Cell {
 }
 
 impl Limiter {
+    /// A limiter with nothing sent yet.
     pub fn new(limits: Limits) -> Limiter {
-        Limiter {
-            limits,
-            state: Mutex::new(State::default()),
-        }
+        Limiter { limits, state: Mutex::new(State::default()) }
     }
 
     /// Waits until a call to `chat` (None: a call to no chat in particular,
@@ -115,11 +109,7 @@ mod tests {
     use super::*;
 
     fn limiter() -> Limiter {
-        Limiter::new(Limits {
-            per_chat_burst: 3,
-            per_chat_interval: Duration::from_secs(1),
-            overall_per_second: 30,
-        })
+        Limiter::new(Limits { per_chat_burst: 3, per_chat_interval: Duration::from_secs(1), overall_per_second: 30 })
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use teloxide::payloads::{EditMessageReplyMarkupSetters, EditMessageTextSetters, SendMessageSetters};
-use teloxide::requests::{HasPayload, Output as CallOutput, Payload, Request, Requester};
+use teloxide::requests::{Output as CallOutput, Payload, Request, Requester};
 use teloxide::types::{CallbackQueryId, ChatId, InputFile, MessageId, ParseMode};
 use teloxide::{ApiError, Bot, RequestError};
 
@@ -33,11 +33,7 @@ pub struct Retry {
 
 impl Default for Retry {
     fn default() -> Retry {
-        Retry {
-            attempts: 6,
-            first_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(30),
-        }
+        Retry { attempts: 6, first_backoff: Duration::from_millis(500), max_backoff: Duration::from_secs(30) }
     }
 }
 
@@ -68,14 +64,9 @@ impl Retry {
 
 /// Descriptions Telegram gives with 5xx answers (teloxide keeps the text, not the code).
 fn is_server_error(description: &str) -> bool {
-    [
-        "Internal Server Error",
-        "Bad Gateway",
-        "Service Unavailable",
-        "Gateway Timeout",
-    ]
-    .iter()
-    .any(|s| description.contains(s))
+    ["Internal Server Error", "Bad Gateway", "Service Unavailable", "Gateway Timeout"]
+        .iter()
+        .any(|s| description.contains(s))
 }
 
 /// The bot's way out: paced, retried calls to the Bot API.
@@ -87,12 +78,9 @@ pub struct Outbox {
 }
 
 impl Outbox {
+    /// Calls through `bot`, paced by `limits`, retried as `retry` says.
     pub fn new(bot: Bot, limits: Limits, retry: Retry) -> Outbox {
-        Outbox {
-            bot,
-            limiter: Arc::new(Limiter::new(limits)),
-            retry,
-        }
+        Outbox { bot, limiter: Arc::new(Limiter::new(limits)), retry }
     }
 
     /// The bot the calls are made with.
@@ -152,10 +140,7 @@ impl Outbox {
 
     /// Sends a markup text without buttons (split when long).
     pub async fn say(&self, chat: ChatId, text: &str) -> Result<(), RequestError> {
-        let message = Message {
-            text: text.to_owned(),
-            ..Message::default()
-        };
+        let message = Message { text: text.to_owned(), ..Message::default() };
         self.send(chat, &message).await
     }
 
@@ -166,10 +151,10 @@ impl Outbox {
         let mut markup = keyboard(message);
         for (i, part) in parts.into_iter().enumerate() {
             let mut request = self.bot.send_message(chat, part).parse_mode(ParseMode::Html);
-            if i == last {
-                if let Some(kb) = markup.take() {
-                    request = request.reply_markup(kb);
-                }
+            if i == last
+                && let Some(kb) = markup.take()
+            {
+                request = request.reply_markup(kb);
             }
             self.call(Some(chat), request).await?;
         }
@@ -186,10 +171,7 @@ impl Outbox {
         let result = match parts.as_slice() {
             // Without a reply_markup Telegram removes the keyboard, as an answered question wants.
             [only] => {
-                let mut request = self
-                    .bot
-                    .edit_message_text(chat, id, only.clone())
-                    .parse_mode(ParseMode::Html);
+                let mut request = self.bot.edit_message_text(chat, id, only.clone()).parse_mode(ParseMode::Html);
                 if let Some(kb) = markup {
                     request = request.reply_markup(kb);
                 }
@@ -212,9 +194,7 @@ impl Outbox {
 
     async fn document(&self, chat: ChatId, document: &Document) -> Result<(), RequestError> {
         let file = InputFile::memory(document.content.clone().into_bytes()).file_name(document.filename.clone());
-        self.call(Some(chat), self.bot.send_document(chat, file))
-            .await
-            .map(drop)
+        self.call(Some(chat), self.bot.send_document(chat, file)).await.map(drop)
     }
 
     /// Answers a callback query (stops the button's spinner). Failures are
@@ -240,11 +220,7 @@ impl Outbox {
 
 /// `text` with every occurrence of `token` replaced.
 fn redact(text: &str, token: &str) -> String {
-    if token.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(token, "<token>")
-    }
+    if token.is_empty() { text.to_owned() } else { text.replace(token, "<token>") }
 }
 
 #[cfg(test)]
@@ -255,11 +231,8 @@ mod tests {
 
     #[test]
     fn transient_failures_are_retried_with_growing_waits() {
-        let retry = Retry {
-            attempts: 4,
-            first_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(250),
-        };
+        let retry =
+            Retry { attempts: 4, first_backoff: Duration::from_millis(100), max_backoff: Duration::from_millis(250) };
         let server = RequestError::Api(ApiError::Unknown("Internal Server Error".into()));
         assert_eq!(retry.delay(&server, 1), Some(Duration::from_millis(100)));
         assert_eq!(retry.delay(&server, 2), Some(Duration::from_millis(200)));

@@ -70,8 +70,7 @@ impl Chat<'_> {
     }
 
     fn show_due_reminders(&self, out: &mut impl Write) -> Result<(), ChatError> {
-        let today = ctx_at(self.clock.now(), &self.zone, None, None).today;
-        for (_, r) in self.app.take_due_reminders(self.user, today)? {
+        for (_, r) in self.app.take_due_reminders(self.user, self.clock.now())? {
             writeln!(out, "⏰ {}\n", self.style(&r.text)).map_err(ChatError::Io)?;
         }
         Ok(())

@@ -35,6 +35,9 @@ pub struct UserState {
     pub reminders: BTreeMap<String, Reminder>,
     /// Stages the user has reached (for statistics).
     pub reached: BTreeSet<String>,
+    /// Ids of the latest events applied (front ends' update ids), so that one delivered
+    /// twice is applied once. Kept with the state, so both are saved in one write.
+    pub applied: Vec<i64>,
 }
 
 /// A question as it was when shown: going back restores it exactly.

@@ -56,7 +56,7 @@ struct Run<'a> {
     out: Output,
     ctx: &'a Ctx,
     /// Each variable as MiniJinja sees it, converted once and kept in step with `st.vars`.
-    values: Option<BTreeMap<String, Value>>,
+    values: Option<Arc<BTreeMap<String, Value>>>,
     /// The template context built from `values`, until the next change.
     scope: Option<Value>,
 }
@@ -64,7 +64,7 @@ struct Run<'a> {
 /// The names a template sees: the user's variables plus built-ins.
 #[derive(Debug)]
 struct Scope {
-    values: BTreeMap<String, Value>,
+    values: Arc<BTreeMap<String, Value>>,
     extra: Option<(String, Value)>,
 }
 
@@ -102,7 +102,11 @@ impl<'a> Run<'a> {
     }
 
     fn handle(&mut self, event: &Event) {
-        if let Some(name) = &self.ctx.first_name {
+        // Someone who has not started (or has erased everything) leaves nothing behind
+        // until they begin a guide: their name is kept only from then on.
+        if let Some(name) = &self.ctx.first_name
+            && self.st.guide.is_some()
+        {
             self.st.first_name.clone_from(name);
         }
         if let Some(id) = self.st.guide.clone() {
@@ -134,28 +138,30 @@ impl<'a> Run<'a> {
 
     // ----- templates -------------------------------------------------------
 
-    fn values(&mut self) -> &BTreeMap<String, Value> {
+    fn values(&mut self) -> Arc<BTreeMap<String, Value>> {
         let (st, ctx) = (&self.st, self.ctx);
-        self.values.get_or_insert_with(|| {
-            let mut map: BTreeMap<String, Value> = st.vars.iter().map(|(k, v)| (k.clone(), v.to_value())).collect();
-            map.insert("user".into(), Value::from_iter([("first_name", Value::from(st.first_name.clone()))]));
-            map.insert("today".into(), Value::from(ctx.today.to_string()));
-            map.insert("now".into(), Value::from(ctx.now.strftime("%Y-%m-%d %H:%M").to_string()));
-            map
-        })
+        self.values
+            .get_or_insert_with(|| {
+                let mut map: BTreeMap<String, Value> = st.vars.iter().map(|(k, v)| (k.clone(), v.to_value())).collect();
+                map.insert("user".into(), Value::from_iter([("first_name", Value::from(st.first_name.clone()))]));
+                map.insert("today".into(), Value::from(ctx.today.to_string()));
+                map.insert("now".into(), Value::from(ctx.now.strftime("%Y-%m-%d %H:%M").to_string()));
+                Arc::new(map)
+            })
+            .clone()
     }
 
     fn scope(&mut self) -> Value {
         if let Some(s) = &self.scope {
             return s.clone();
         }
-        let v = Value::from_object(Scope { values: self.values().clone(), extra: None });
+        let v = Value::from_object(Scope { values: self.values(), extra: None });
         self.scope = Some(v.clone());
         v
     }
 
     fn with_extra(&mut self, name: &str, v: Value) -> Value {
-        Value::from_object(Scope { values: self.values().clone(), extra: Some((name.to_owned(), v)) })
+        Value::from_object(Scope { values: self.values(), extra: Some((name.to_owned(), v)) })
     }
 
     fn with_item(&mut self, item: Value) -> Value {
@@ -168,6 +174,8 @@ impl<'a> Run<'a> {
         let root = path.split('.').next().unwrap_or(path);
         let fresh = self.st.vars.get(root).map(Var::to_value);
         if let Some(values) = &mut self.values {
+            // Copies the map only when a template context still holds it.
+            let values = Arc::make_mut(values);
             match fresh {
                 Some(v) => values.insert(root.to_owned(), v),
                 None => values.remove(root),
@@ -299,11 +307,11 @@ impl<'a> Run<'a> {
         if let Some(a) = &node.append {
             let record = remove_path(&mut self.st.vars, &a.from).unwrap_or_default();
             let mut list = match get_path(&self.st.vars, &a.to) {
-                Some(Var::List(l)) => l.clone(),
+                Some(Var::List(l)) => l.to_vec(),
                 _ => Vec::new(),
             };
             list.push(record);
-            set_path(&mut self.st.vars, &a.to, Var::List(list));
+            set_path(&mut self.st.vars, &a.to, Var::List(Arc::new(list)));
             self.touch(&a.from);
             self.touch(&a.to);
         }
@@ -557,6 +565,9 @@ impl<'a> Run<'a> {
         let hint = self.st.lang.clone().or(self.ctx.lang_hint.clone());
         self.guide = self.lib.pick(id, hint.as_deref());
         let Some(g) = self.guide else { return };
+        if let Some(name) = &self.ctx.first_name {
+            self.st.first_name.clone_from(name);
+        }
         self.st.guide = Some(id.to_owned());
         self.st.lang = Some(g.lang().to_owned());
         self.begin();
@@ -565,6 +576,12 @@ impl<'a> Run<'a> {
     fn command(&mut self, c: &Command) {
         if matches!(self.st.pending, Some(Pending::Note)) {
             self.st.pending = None;
+        }
+        if let (None, Command::Note(Some(text))) = (self.guide, c) {
+            // Keep a note written before any guide was chosen, then begin.
+            self.add_note(text);
+            self.choose_guide();
+            return;
         }
         if self.guide.is_none()
             && !matches!(c, Command::Help | Command::Delete | Command::Notes | Command::Guides(Some(_)))
@@ -904,6 +921,10 @@ impl<'a> Run<'a> {
     }
 
     fn press(&mut self, p: Press) {
+        if self.st.guide.is_none() && !matches!(p.action, Action::Guide(_)) {
+            // A button from before an erase (or from nowhere): say how to begin, store nothing.
+            return self.out.say(self.t(Ui::NoProgress));
+        }
         if p.seq != self.st.seq {
             return self.stale();
         }
@@ -1019,7 +1040,7 @@ impl<'a> Run<'a> {
         } else {
             ticked.push(item.id.clone());
         }
-        set_path(&mut self.st.vars, &cl.save, Var::List(ticked.into_iter().map(Var::Str).collect()));
+        set_path(&mut self.st.vars, &cl.save, Var::List(Arc::new(ticked.into_iter().map(Var::Str).collect())));
         self.touch(&cl.save);
         true
     }
@@ -1027,7 +1048,7 @@ impl<'a> Run<'a> {
     fn finish_checklist(&mut self, id: &str, node: &'a Node, edit: bool) {
         let Some(cl) = &node.checklist else { return self.stale() };
         let ticked = self.ticked(&cl.save);
-        set_path(&mut self.st.vars, &cl.save, Var::List(ticked.iter().cloned().map(Var::Str).collect()));
+        set_path(&mut self.st.vars, &cl.save, Var::List(Arc::new(ticked.iter().cloned().map(Var::Str).collect())));
         self.touch(&cl.save);
         let labels: Vec<String> = self
             .checklist_items(id, node)

@@ -511,7 +511,10 @@ fn reminders_are_scheduled_replaced_and_cancelled() {
     let ids: Vec<&String> = u.st.reminders.keys().collect();
     assert_eq!(ids, ["due-1", "due-2", "due-3"]);
     let r = &u.st.reminders["due-2"];
-    assert_eq!((r.send_on.as_str(), r.about.as_str(), r.text.as_str()), ("2027-01-08", "2027-01-10", "Pay ¥100.00 on 2027-01-10"));
+    assert_eq!(
+        (r.send_on.as_str(), r.about.as_str(), r.text.as_str()),
+        ("2027-01-08", "2027-01-10", "Pay ¥100.00 on 2027-01-10")
+    );
     // A shorter agreement replaces the earlier schedule.
     u.press("Change");
     u.send("2");
@@ -535,4 +538,26 @@ fn review_lists_only_questions_that_record_something() {
     let labels: Vec<String> = u.buttons().into_iter().map(|b| b.label).collect();
     // `welcome`'s "Begin" sets a variable, so it counts; debt, due date and months too.
     assert_eq!(labels, ["Change · Hello Li", "Change · Debt", "Change · Due date", "Change · Months"]);
+}
+
+#[test]
+fn a_note_before_any_guide_is_kept() {
+    let lib = lib_of(GUIDE);
+    let (st, out) = step(&lib, &UserState::default(), &Event::Text("/note bill arrived on the 3rd".into()), &ctx());
+    assert_eq!(st.notes.len(), 1);
+    assert_eq!(st.notes[0].text, "bill arrived on the 3rd");
+    assert_eq!(st.node.as_deref(), Some("welcome"), "and the guide begins");
+    assert!(out.texts().contains(&"Note saved."));
+}
+
+#[test]
+fn old_buttons_after_an_erase_store_nothing() {
+    let mut u = User::new();
+    let old = u.buttons()[0].press;
+    u.send("/delete");
+    u.press("Yes");
+    assert_eq!(u.st, UserState::default());
+    u.ev(Event::Press(old));
+    assert_eq!(u.st, UserState::default(), "nothing is re-created");
+    assert_eq!(u.text(), "You have not started a guide yet. Send /start.");
 }

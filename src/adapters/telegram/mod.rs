@@ -1,0 +1,206 @@
+//! The Telegram front end (`guidebot bot`): teloxide long polling, the
+//! handler tree ([`schema`]), the conversion of updates into engine events
+//! and of engine outputs into Bot API calls, the command menu, and the
+//! reminder ticker.
+//!
+//! It holds no dialogue logic: every event goes through [`App::handle`],
+//! which persists before it returns, and only then is anything sent. What
+//! the adapter owns is the Telegram side: private chats only, each
+//! `update_id` applied once, every press answered, long texts split, calls
+//! paced and retried ([`Outbox`]), panics contained to their update, and a
+//! graceful stop that finishes the updates in flight.
+//!
+//! Tests drive [`run_bot`] against a fake Bot API on loopback
+//! (`tests/telegram.rs`).
+
+mod convert;
+mod limiter;
+mod menu;
+mod notices;
+mod outbox;
+mod reminders;
+mod schema;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use teloxide::dispatching::Dispatcher;
+use teloxide::dispatching::ShutdownToken;
+use teloxide::error_handlers::ErrorHandler;
+use teloxide::requests::Requester;
+use teloxide::types::Me;
+use teloxide::update_listeners::Polling;
+use teloxide::{ApiError, Bot, RequestError, dptree};
+use tokio::sync::watch;
+
+pub use limiter::Limits;
+pub use menu::MenuCommand;
+pub use outbox::{Outbox, Retry};
+pub use reminders::send_due_reminders;
+
+use crate::app::{App, Clock, user_zone};
+use schema::schema;
+
+/// How the bot runs; the defaults suit production, tests shorten the waits.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long one getUpdates call waits for updates (long polling); keep
+    /// it under teloxide's 17 s request timeout.
+    pub poll_timeout: Duration,
+    /// How often due reminders are looked for.
+    pub reminder_every: Duration,
+    /// The users' time zone (today and now for the engine).
+    pub zone: TimeZone,
+    pub limits: Limits,
+    pub retry: Retry,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            poll_timeout: Duration::from_secs(10),
+            reminder_every: Duration::from_secs(30),
+            zone: user_zone(),
+            limits: Limits::default(),
+            retry: Retry::default(),
+        }
+    }
+}
+
+/// Why the bot could not start. Never contains the token.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error("Telegram refused the token in TELOXIDE_TOKEN; check it with @BotFather (/mybots → your bot → API Token)")]
+    Token,
+    #[error("cannot reach the Telegram Bot API at {url}: {detail}")]
+    Connect { url: String, detail: String },
+    #[error("TELOXIDE_API_URL `{0}` is not an http(s) URL such as http://127.0.0.1:8081")]
+    ApiUrl(String),
+    #[error("TELOXIDE_PROXY is set but is not a proxy address such as socks5://127.0.0.1:1080")]
+    Proxy,
+}
+
+/// A `Bot` for `token`, talking to `api_url` (TELOXIDE_API_URL) when given
+/// instead of api.telegram.org, through TELOXIDE_PROXY when that is set.
+pub fn bot_at(token: &str, api_url: Option<&str>) -> Result<Bot, BotError> {
+    let client = std::panic::catch_unwind(teloxide::net::client_from_env).map_err(|_| BotError::Proxy)?;
+    let bot = Bot::with_client(token, client);
+    let Some(url) = api_url.map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(bot);
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(BotError::ApiUrl(url.to_owned()));
+    }
+    // `Url` is reqwest's, which guidebot does not name: parse by joining an
+    // absolute URL onto the default one. teloxide wants no trailing slash.
+    let base = bot.api_url().join(url.trim_end_matches('/')).map_err(|_| BotError::ApiUrl(url.to_owned()))?;
+    Ok(bot.set_api_url(base))
+}
+
+/// Runs the bot until `shutdown` completes: long polling, one handler tree,
+/// reminders every [`Settings::reminder_every`]. On shutdown it stops
+/// polling (confirming the updates fetched so far), finishes every update
+/// in flight, stops the reminders, and returns.
+pub async fn run_bot<S>(
+    app: Arc<App>,
+    bot: Bot,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    shutdown: S,
+) -> Result<(), BotError>
+where
+    S: Future<Output = ()> + Send + 'static,
+{
+    let outbox = Outbox::new(bot.clone(), settings.limits, settings.retry);
+    let me = connect(&outbox).await?;
+    tracing::info!(bot = me.user.username.as_deref().unwrap_or_default(), "connected to Telegram");
+    menu::set_menus(&outbox, &app.library()).await;
+
+    let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
+        .dependencies(dptree::deps![
+            Arc::clone(&app),
+            outbox.clone(),
+            Arc::clone(&clock),
+            settings.zone.clone(),
+            Arc::new(schema::ToldGroups::default())
+        ])
+        .default_handler(|_| async {})
+        .error_handler(LogErrors::new(&outbox, "an update could not be answered"))
+        .build();
+    let stopper = tokio::spawn(stop_on(shutdown, dispatcher.shutdown_token()));
+    let (stop_reminders, reminders_stopped) = watch::channel(false);
+    let reminders = tokio::spawn(reminders::remind_every(
+        Arc::clone(&app),
+        outbox.clone(),
+        clock,
+        settings.reminder_every,
+        reminders_stopped,
+    ));
+
+    let listener = Polling::builder(bot).timeout(settings.poll_timeout).delete_webhook().await.build();
+    let dispatched =
+        dispatcher.try_dispatch_with_listener(listener, LogErrors::new(&outbox, "getting updates failed")).await;
+
+    stopper.abort();
+    // The receiver may be gone if the ticker stopped on its own; nothing to tell then.
+    let _ = stop_reminders.send(true);
+    if let Err(err) = reminders.await {
+        tracing::error!(panicked = err.is_panic(), "the reminder ticker stopped");
+    }
+    dispatched.map_err(|err| connect_error(&outbox, &err))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Checks the token and the connection (getMe, retried like any call).
+async fn connect(outbox: &Outbox) -> Result<Me, BotError> {
+    outbox.call(None, outbox.bot().get_me()).await.map_err(|err| connect_error(outbox, &err))
+}
+
+fn connect_error(outbox: &Outbox, err: &RequestError) -> BotError {
+    match err {
+        RequestError::Api(ApiError::InvalidToken) => BotError::Token,
+        _ => BotError::Connect { url: outbox.bot().api_url().to_string(), detail: outbox.describe(err) },
+    }
+}
+
+/// Waits for `shutdown`, then asks the dispatcher to stop. The dispatcher
+/// refuses until it has started, so it is asked again until it accepts.
+async fn stop_on<S: Future<Output = ()>>(shutdown: S, token: ShutdownToken) {
+    shutdown.await;
+    tracing::info!("shutting down: finishing the updates in flight");
+    while token.shutdown().is_err() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The dispatcher's and the listener's error handler: logs through
+/// tracing, token removed.
+struct LogErrors {
+    outbox: Outbox,
+    what: &'static str,
+}
+
+impl LogErrors {
+    fn new(outbox: &Outbox, what: &'static str) -> Arc<LogErrors> {
+        Arc::new(LogErrors { outbox: outbox.clone(), what })
+    }
+}
+
+impl ErrorHandler<RequestError> for LogErrors {
+    fn handle_error(self: Arc<Self>, err: RequestError) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        let detail = match &err {
+            RequestError::Api(ApiError::TerminatedByOtherGetUpdates) => {
+                "another process is polling with this token (409 Conflict); run one bot per token".to_owned()
+            }
+            _ => self.outbox.describe(&err),
+        };
+        let what = self.what;
+        Box::pin(async move {
+            tracing::error!(error = %detail, "{what}");
+        })
+    }
+}

@@ -1,0 +1,856 @@
+//! `guidebot bot` end to end: the real handler tree and `run_bot`, against a
+//! fake Bot API on loopback (`fake_bot_api`), with a small guide written to
+//! a temporary folder and a sled store there. Each test waits for what it
+//! expects by watching the calls the bot makes; negative checks ("nothing
+//! else was sent") are made after a later update of the same chat has been
+//! answered (one chat's updates are handled in order) or after a clean stop
+//! (which finishes every update fetched).
+
+mod fake_bot_api;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::Duration;
+
+use fake_bot_api::{Call, FakeBotApi, Person, TOKEN};
+use guidebot::adapters::store::SledStore;
+use guidebot::adapters::telegram::{BotError, Limits, Outbox, Retry, Settings, bot_at, run_bot, send_due_reminders};
+use guidebot::app::{App, Clock, FixedClock};
+use jiff::tz::TimeZone;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const GUIDE_EN: &str = r#"
+guide: debt
+lang: en
+default: true
+title: Debt guide
+start: welcome
+stages:
+  - { id: one, title: Getting started }
+nodes:
+  welcome:
+    stage: one
+    say: "Hello {{ user.first_name }}! Where do we start?"
+    choices:
+      - label: Begin
+        goto: amount
+      - label: Later
+        goto: bye
+  amount:
+    stage: one
+    label: Amount
+    say: How much do you owe?
+    ask: { save: debt, type: money, min: 1 }
+    goto: due
+  due:
+    stage: one
+    label: Due date
+    say: When is the payment due?
+    ask: { save: due, type: date }
+    goto: docs
+  docs:
+    stage: one
+    label: Documents
+    say: Tick the papers you have.
+    remind:
+      - id: pay
+        on: due
+        days_before: 1
+        say: "Your payment is due tomorrow ({{ due }})."
+    checklist:
+      save: have
+      items:
+        - { id: payslip, label: Payslip }
+        - { id: contract, label: Contract }
+      done: All done
+    goto: bye
+  bye:
+    stage: one
+    say: That is all for now.
+    end: true
+"#;
+
+const GUIDE_ZH: &str = r#"
+guide: debt
+lang: zh
+title: 债务指南
+start: welcome
+stages:
+  - { id: one, title: 开始 }
+nodes:
+  welcome:
+    stage: one
+    say: "{{ user.first_name }}，你好！我们从哪里开始？"
+    choices:
+      - label: 开始
+        goto: amount
+      - label: 以后再说
+        goto: bye
+  amount:
+    stage: one
+    label: 金额
+    say: 你欠多少钱？
+    ask: { save: debt, type: money, min: 1 }
+    goto: due
+  due:
+    stage: one
+    label: 到期日
+    say: 什么时候到期？
+    ask: { save: due, type: date }
+    goto: docs
+  docs:
+    stage: one
+    label: 材料
+    say: 勾选你手上有的材料。
+    remind:
+      - id: pay
+        on: due
+        days_before: 1
+        say: "明天（{{ due }}）要还款。"
+    checklist:
+      save: have
+      items:
+        - { id: payslip, label: 工资单 }
+        - { id: contract, label: 合同 }
+      done: 完成
+    goto: bye
+  bye:
+    stage: one
+    say: 先到这里。
+    end: true
+"#;
+
+const ANN: Person = Person { id: 4242, first_name: "Ann", lang: "en" };
+
+const WELCOME: &str = "Hello Ann! Where do we start?";
+const AMOUNT_Q: &str = "How much do you owe?";
+const DUE_Q: &str = "When is the payment due?";
+const DOCS_Q: &str = "Tick the papers you have.";
+
+/// One "Telegram" (the fake API), one data folder and one clock, shared by
+/// the bot instances a test starts one after the other.
+struct World {
+    dir: tempfile::TempDir,
+    api: FakeBotApi,
+    clock: Arc<FixedClock>,
+    next_update: AtomicI64,
+}
+
+/// A bot instance running in the background.
+struct Running {
+    app: Arc<App>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), BotError>>,
+}
+
+fn settings() -> Settings {
+    Settings {
+        poll_timeout: Duration::from_secs(1),
+        reminder_every: Duration::from_secs(3600),
+        zone: TimeZone::get("Asia/Shanghai").expect("zone"),
+        limits: Limits { per_chat_burst: 100, per_chat_interval: Duration::from_millis(10), overall_per_second: 1000 },
+        retry: Retry { attempts: 4, first_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(2) },
+    }
+}
+
+impl World {
+    async fn new() -> World {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dialogues = dir.path().join("dialogues");
+        std::fs::create_dir(&dialogues).expect("dialogues folder");
+        std::fs::write(dialogues.join("debt.en.yaml"), GUIDE_EN).expect("write guide");
+        std::fs::write(dialogues.join("debt.zh.yaml"), GUIDE_ZH).expect("write guide");
+        let now: jiff::Timestamp = "2026-12-01T01:00:00Z".parse().expect("timestamp");
+        World {
+            dir,
+            api: FakeBotApi::start().await,
+            clock: Arc::new(FixedClock::new(now)),
+            next_update: AtomicI64::new(1),
+        }
+    }
+
+    fn start(&self) -> Running {
+        self.start_with(settings())
+    }
+
+    fn start_with(&self, settings: Settings) -> Running {
+        self.launch(settings, self.clock.clone())
+    }
+
+    fn launch(&self, settings: Settings, clock: Arc<dyn Clock>) -> Running {
+        let library = guidebot::cli::load_dialogues(&self.dir.path().join("dialogues")).expect("the test guide loads");
+        let store = SledStore::open(&self.dir.path().join("data")).expect("the store opens");
+        let app = Arc::new(App::new(library, Arc::new(store)));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown = async move {
+            // A dropped sender stops the bot too.
+            let _ = stopped.await;
+        };
+        let task = tokio::spawn(run_bot(Arc::clone(&app), self.bot(), clock, settings, shutdown));
+        Running { app, stop, task }
+    }
+
+    fn bot(&self) -> teloxide::Bot {
+        bot_at(TOKEN, Some(&self.api.url())).expect("a bot for the fake API")
+    }
+
+    fn update_id(&self) -> i64 {
+        self.next_update.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Ann types `text`.
+    fn say(&self, text: &str) {
+        self.api.push([fake_bot_api::text(self.update_id(), &ANN, text)]);
+    }
+
+    /// Ann presses the button labelled `label` on the message the bot sent in `sent`.
+    fn press(&self, sent: &Call, label: &str) {
+        let data = data_of(sent, label);
+        self.press_data(sent, &data);
+    }
+
+    /// Ann's client sends a press with any `data` on the message of `sent`.
+    fn press_data(&self, sent: &Call, data: &str) {
+        let message = sent.result.clone().expect("the message was sent");
+        self.api.push([fake_bot_api::press(self.update_id(), &ANN, &message, data)]);
+    }
+
+    /// Waits for a successful sendMessage to Ann containing `needle`; returns it.
+    async fn sent(&self, needle: &str) -> Call {
+        self.api
+            .wait_for(&format!("a message containing {needle:?}"), |calls| {
+                calls
+                    .iter()
+                    .rev()
+                    .find(|c| c.method == "sendMessage" && c.ok() && c.text().is_some_and(|t| t.contains(needle)))
+                    .cloned()
+            })
+            .await
+    }
+
+    /// Starts the guide and walks it with typed answers up to the checklist.
+    async fn walk_to_checklist(&self) -> Call {
+        self.say("/start");
+        let welcome = self.sent(WELCOME).await;
+        self.press(&welcome, "Begin");
+        self.sent(AMOUNT_Q).await;
+        self.say("3500");
+        self.sent(DUE_Q).await;
+        self.say("2026-12-15");
+        self.sent(DOCS_Q).await
+    }
+
+    /// Sends /progress and waits for its answer: every earlier update of
+    /// Ann's chat has been handled once it arrives.
+    async fn settle(&self) {
+        let before = self.count(|c| c.method == "sendMessage" && c.text().is_some_and(|t| t.contains("Your progress")));
+        self.say("/progress");
+        self.api
+            .wait_for("the answer to /progress", |calls| {
+                let now = calls
+                    .iter()
+                    .filter(|c| {
+                        c.method == "sendMessage" && c.ok() && c.text().is_some_and(|t| t.contains("Your progress"))
+                    })
+                    .count();
+                (now > before).then_some(())
+            })
+            .await;
+    }
+
+    fn count(&self, f: impl Fn(&Call) -> bool) -> usize {
+        self.api.calls().iter().filter(|c| f(c)).count()
+    }
+
+    /// Texts of the messages sent to Ann, in order.
+    fn texts(&self) -> Vec<String> {
+        self.api
+            .calls_of("sendMessage")
+            .iter()
+            .filter(|c| c.chat() == Some(ANN.id) && c.ok())
+            .filter_map(|c| c.text().map(str::to_owned))
+            .collect()
+    }
+}
+
+impl Running {
+    /// Stops like Ctrl-C or SIGTERM would and waits for a clean end; returns
+    /// the app so the test can look at what was stored.
+    async fn stop(self) -> Arc<App> {
+        let _ = self.stop.send(());
+        let ended = tokio::time::timeout(Duration::from_secs(20), self.task).await.expect("the bot stops within 20 s");
+        ended.expect("the bot task did not panic").expect("the bot stops cleanly");
+        self.app
+    }
+
+    fn node(&self, user: i64) -> Option<String> {
+        self.app.state(user).expect("state").node
+    }
+}
+
+fn data_of(sent: &Call, label: &str) -> String {
+    sent.buttons()
+        .into_iter()
+        .find(|(l, _)| l == label)
+        .map(|(_, d)| d)
+        .unwrap_or_else(|| panic!("no button {label:?} in {:?}", sent.buttons()))
+}
+
+fn message_id(sent: &Call) -> i64 {
+    sent.result.as_ref().and_then(|m| m["message_id"].as_i64()).expect("a message id")
+}
+
+fn is_edit_of(call: &Call, id: i64) -> bool {
+    call.method.starts_with("editMessage") && call.body["message_id"].as_i64() == Some(id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_shows_the_first_question_with_its_buttons() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+    assert_eq!(welcome.chat(), Some(ANN.id));
+    assert_eq!(welcome.body["parse_mode"], "HTML");
+    let labels: Vec<String> = welcome.buttons().into_iter().map(|(l, _)| l).collect();
+    assert_eq!(labels, ["Begin", "Later"]);
+    for (_, data) in welcome.buttons() {
+        assert!(data.len() <= 64 && data.starts_with("g1:"), "{data}");
+    }
+    assert_eq!(bot.node(ANN.id).as_deref(), Some("welcome"));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_menus_are_set_in_every_guide_language() {
+    let world = World::new().await;
+    let bot = world.start();
+    let menus = world
+        .api
+        .wait_for("three setMyCommands calls", |calls| {
+            let menus: Vec<Call> = calls.iter().filter(|c| c.method == "setMyCommands" && c.ok()).cloned().collect();
+            (menus.len() == 3).then_some(menus)
+        })
+        .await;
+    let of = |lang: Option<&str>| {
+        menus
+            .iter()
+            .find(|c| c.body.get("language_code").and_then(Value::as_str) == lang)
+            .unwrap_or_else(|| panic!("no menu for {lang:?}"))
+            .body["commands"]
+            .clone()
+    };
+    let describe = |menu: &Value, name: &str| {
+        let commands = menu.as_array().expect("a list of commands");
+        let command = commands.iter().find(|c| c["command"] == name).expect("the command is in the menu");
+        command["description"].as_str().expect("a description").to_owned()
+    };
+    assert_eq!(describe(&of(Some("zh")), "start"), "开始或继续指南");
+    assert_eq!(describe(&of(Some("en")), "start"), "Start or resume the guide");
+    assert_eq!(describe(&of(None), "export"), "Get your case file as a document");
+    assert!(of(Some("en")).as_array().expect("list").iter().any(|c| c["command"] == "lang"));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chinese_client_gets_the_chinese_guide() {
+    let world = World::new().await;
+    let bot = world.start();
+    let li = Person { id: 5151, first_name: "李", lang: "zh-hans" };
+    world.api.push([fake_bot_api::text(world.update_id(), &li, "/start")]);
+    let welcome = world.sent("李，你好！我们从哪里开始？").await;
+    let labels: Vec<String> = welcome.buttons().into_iter().map(|(l, _)| l).collect();
+    assert_eq!(labels, ["开始", "以后再说"]);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_choice_press_edits_the_question_then_asks_the_next() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+    let id = message_id(&welcome);
+    world.press(&welcome, "Begin");
+    let next = world.sent(AMOUNT_Q).await;
+
+    let calls = world.api.calls();
+    let edit = calls.iter().position(|c| is_edit_of(c, id)).expect("the question was edited");
+    let asked = calls.iter().position(|c| c.method == "sendMessage" && c.text() == next.text()).expect("asked");
+    assert!(edit < asked, "the edit comes before the next question");
+    let edit = &calls[edit];
+    assert_eq!(edit.method, "editMessageText");
+    assert_eq!(edit.text(), Some(format!("{WELCOME}\n\n→ Begin").as_str()));
+    assert!(edit.body.get("reply_markup").is_none(), "the answered question loses its buttons");
+    assert!(
+        calls.iter().any(|c| c.method == "answerCallbackQuery" && c.body["callback_query_id"].as_str().is_some()),
+        "the press was answered"
+    );
+    assert_eq!(bot.node(ANN.id).as_deref(), Some("amount"));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_then_a_good_typed_answer() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+    world.press(&welcome, "Begin");
+    world.sent(AMOUNT_Q).await;
+
+    world.say("lots");
+    world
+        .api
+        .wait_for("the question asked again", |calls| {
+            let asked = calls.iter().filter(|c| c.method == "sendMessage" && c.ok() && c.text() == Some(AMOUNT_Q));
+            (asked.count() == 2).then_some(())
+        })
+        .await;
+    let texts = world.texts();
+    let hint = &texts[texts.len() - 2];
+    assert!(hint.starts_with("Please type an amount"), "a hint before the question: {texts:#?}");
+    assert_eq!(bot.node(ANN.id).as_deref(), Some("amount"));
+
+    world.say("3500");
+    world.sent(DUE_Q).await;
+    let state = bot.app.state(ANN.id).expect("state");
+    assert_eq!(state.node.as_deref(), Some("due"));
+    assert!(state.answers.get("amount").is_some_and(|a| a.contains("3,500")), "{:?}", state.answers);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checklist_toggle_changes_the_button_in_place() {
+    let world = World::new().await;
+    let bot = world.start();
+    let docs = world.walk_to_checklist().await;
+    let id = message_id(&docs);
+    let messages_before = world.count(|c| c.method == "sendMessage");
+
+    world.press(&docs, "⬜ Payslip");
+    let edit = world
+        .api
+        .wait_for("the checklist edited in place", |calls| calls.iter().find(|c| is_edit_of(c, id) && c.ok()).cloned())
+        .await;
+    let labels: Vec<String> = edit.buttons().into_iter().map(|(l, _)| l).collect();
+    assert_eq!(labels, ["✅ Payslip", "⬜ Contract", "All done"]);
+    assert_eq!(edit.text(), Some(DOCS_Q), "the text stays");
+
+    world.settle().await;
+    let messages_after = world.count(|c| c.method == "sendMessage");
+    assert_eq!(messages_after, messages_before + 1, "only the /progress answer was sent:\n{}", world.api.summary());
+    let state = bot.app.state(ANN.id).expect("state");
+    assert_eq!(state.node.as_deref(), Some("docs"));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_button_gets_a_notice_and_the_current_step() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+    world.press(&welcome, "Begin");
+    world.sent(AMOUNT_Q).await;
+    let edits_before = world.count(|c| c.method.starts_with("editMessage"));
+
+    // A button of the question already answered.
+    world.press(&welcome, "Later");
+    world.sent("That button belongs to an earlier step").await;
+    world.settle().await;
+    let texts = world.texts();
+    let notice = texts.iter().position(|t| t.contains("earlier step")).expect("notice");
+    assert_eq!(texts.get(notice + 1).map(String::as_str), Some(AMOUNT_Q), "then the current step");
+    assert_eq!(world.count(|c| c.method.starts_with("editMessage")), edits_before, "nothing edited");
+    assert_eq!(bot.node(ANN.id).as_deref(), Some("amount"));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_callback_data_is_answered_and_changes_nothing() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+    let before = bot.app.state(ANN.id).expect("state");
+    let messages_before = world.count(|c| c.method == "sendMessage");
+
+    world.press_data(&welcome, "not-made-by-the-bot");
+    world.press_data(&welcome, "g1:1:zz:c0");
+    world.settle().await;
+
+    let answered = world.count(|c| c.method == "answerCallbackQuery" && c.ok());
+    assert_eq!(answered, 2, "every press is answered");
+    assert_eq!(world.count(|c| c.method.starts_with("editMessage")), 0);
+    assert_eq!(world.count(|c| c.method == "sendMessage"), messages_before + 1, "only /progress was answered");
+    let after = bot.app.state(ANN.id).expect("state");
+    assert_eq!((after.node, after.seq), (before.node, before.seq));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sticker_gets_one_line_and_changes_nothing() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.say("/start");
+    world.sent(WELCOME).await;
+    let before = bot.app.state(ANN.id).expect("state");
+
+    world.api.push([fake_bot_api::sticker(world.update_id(), &ANN)]);
+    world.sent("I can only read text messages").await;
+    world.settle().await;
+    let lines = world.texts().iter().filter(|t| t.contains("only read text")).count();
+    assert_eq!(lines, 1);
+    assert_eq!(bot.app.state(ANN.id).expect("state"), before);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_message_is_ignored() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+    world.press(&welcome, "Begin");
+    world.sent(AMOUNT_Q).await;
+    let before = bot.app.state(ANN.id).expect("state");
+    let messages_before = world.count(|c| c.method == "sendMessage");
+
+    world.api.push([fake_bot_api::edited_text(world.update_id(), &ANN, 10, "3500")]);
+    world.settle().await;
+    assert_eq!(world.count(|c| c.method == "sendMessage"), messages_before + 1, "only /progress was answered");
+    assert_eq!(bot.app.state(ANN.id).expect("state").answers, before.answers);
+    assert_eq!(bot.node(ANN.id).as_deref(), Some("amount"));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_record_gets_an_apology_and_others_go_on() {
+    let world = World::new().await;
+    let bot = world.start();
+    bot.app.store().save(ANN.id, b"not a state at all").expect("save");
+    world.say("/start");
+    world.sent("Sorry, something went wrong").await;
+    assert_eq!(bot.app.store().load(ANN.id).expect("load").as_deref(), Some(&b"not a state at all"[..]), "left as is");
+
+    let bob = Person { id: 5252, first_name: "Bob", lang: "en" };
+    world.api.push([fake_bot_api::text(world.update_id(), &bob, "/start")]);
+    world.sent("Hello Bob! Where do we start?").await;
+    bot.stop().await;
+}
+
+/// A clock that panics once when armed: a stand-in for any bug in a handler.
+struct Tripwire {
+    armed: AtomicBool,
+    clock: Arc<FixedClock>,
+}
+
+impl Clock for Tripwire {
+    fn now(&self) -> jiff::Timestamp {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            panic!("tripwire: a bug inside a handler");
+        }
+        self.clock.now()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_ends_only_its_update() {
+    let world = World::new().await;
+    let tripwire = Arc::new(Tripwire { armed: AtomicBool::new(false), clock: world.clock.clone() });
+    let bot = world.launch(settings(), tripwire.clone());
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+
+    tripwire.armed.store(true, Ordering::SeqCst);
+    world.press(&welcome, "Begin");
+    world.sent("Sorry, something went wrong").await;
+    assert_eq!(bot.node(ANN.id).as_deref(), Some("welcome"), "the failed update changed nothing");
+
+    // The same chat goes on: the button still works.
+    world.press(&welcome, "Begin");
+    world.sent(AMOUNT_Q).await;
+    assert_eq!(bot.node(ANN.id).as_deref(), Some("amount"));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_gets_one_pointer_to_a_private_chat_and_nothing_is_stored() {
+    let world = World::new().await;
+    let bot = world.start();
+    let group = -100_123;
+    let (first, second) = (world.update_id(), world.update_id());
+    world.api.push([
+        fake_bot_api::group_text(first, &ANN, group, "/start"),
+        fake_bot_api::group_text(second, &ANN, group, "hello?"),
+    ]);
+    let pointer = world
+        .api
+        .wait_for("a reply in the group", |calls| {
+            calls.iter().find(|c| c.method == "sendMessage" && c.chat() == Some(group) && c.ok()).cloned()
+        })
+        .await;
+    assert!(pointer.text().is_some_and(|t| t.contains("private chats") && t.contains("t.me/guide_test_bot")));
+
+    let app = bot.stop().await;
+    let replies = world.count(|c| c.method == "sendMessage" && c.chat() == Some(group));
+    assert_eq!(replies, 1, "at most one reply per group");
+    assert_eq!(app.store().users().expect("users"), Vec::<i64>::new(), "no record for anyone");
+    assert!(app.store().first_delivery(first).expect("store"), "not even the update id was stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_then_notes_escapes_what_was_typed() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.say("/start");
+    world.sent(WELCOME).await;
+    world.say("/note call the <bank> & ask");
+    world.sent("Note saved.").await;
+    world.say("/notes");
+    let notes = world.sent("Your notes").await;
+    assert!(notes.text().is_some_and(|t| t.contains("call the &lt;bank&gt; &amp; ask")), "{:?}", notes.text());
+    let state = bot.app.state(ANN.id).expect("state");
+    assert_eq!(state.notes.len(), 1);
+    assert_eq!(state.notes[0].text, "call the <bank> & ask");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_sends_the_case_file_as_a_document() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.walk_to_checklist().await;
+    world.say("/export");
+    world.sent("Here is your case file").await;
+    let document = world
+        .api
+        .wait_for("the case file", |calls| calls.iter().find(|c| c.method == "sendDocument" && c.ok()).cloned())
+        .await;
+    assert!(document.raw.contains("filename=\"debt-2026-12-01.md\""), "{}", document.raw);
+    assert!(document.raw.contains("# Debt guide"), "{}", document.raw);
+    assert!(document.raw.contains("Amount") && document.raw.contains("3,500"), "{}", document.raw);
+    assert!(document.raw.contains(&format!("name=\"chat_id\"\r\n\r\n{}", ANN.id)));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_erases_the_user() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+    world.press(&welcome, "Begin");
+    world.sent(AMOUNT_Q).await;
+    world.say("/note private matter");
+    world.sent("Note saved.").await;
+    assert!(bot.app.store().load(ANN.id).expect("load").is_some());
+
+    world.say("/delete");
+    let confirm = world.sent("Erase everything").await;
+    world.press(&confirm, "Yes");
+    world.sent("has been erased").await;
+    assert_eq!(bot.app.store().load(ANN.id).expect("load"), None);
+    assert!(!bot.app.store().users().expect("users").contains(&ANN.id));
+    let app = bot.stop().await;
+    assert_eq!(app.store().load(ANN.id).expect("load"), None, "still gone after the stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_retried_after_the_wait_and_the_message_arrives() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.api.too_many_requests("sendMessage", 1);
+    world.say("/start");
+    world.sent(WELCOME).await;
+    let tries: Vec<Call> =
+        world.api.calls_of("sendMessage").into_iter().filter(|c| c.text() == Some(WELCOME)).collect();
+    assert_eq!(tries.len(), 2, "{}", world.api.summary());
+    assert_eq!(tries[0].status, Some(429));
+    assert!(tries[1].ok());
+    assert!(tries[1].at - tries[0].at >= Duration::from_millis(950), "retry_after is honoured");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_resumes_and_the_old_buttons_still_work() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+    drop(bot.stop().await);
+
+    let bot = world.start();
+    world.press(&welcome, "Begin");
+    world.sent(AMOUNT_Q).await;
+    assert!(world.api.calls().iter().any(|c| is_edit_of(c, message_id(&welcome)) && c.ok()));
+    assert_eq!(bot.node(ANN.id).as_deref(), Some("amount"));
+    drop(bot.stop().await);
+
+    let bot = world.start();
+    world.say("/start");
+    world.sent("Welcome back").await;
+    world.settle().await;
+    let texts = world.texts();
+    let back = texts.iter().position(|t| t.starts_with("Welcome back")).expect("welcomed back");
+    assert_eq!(texts.get(back + 1).map(String::as_str), Some(AMOUNT_Q), "where Ann left off");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_update_delivered_twice_is_applied_once() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+    world.press(&welcome, "Begin");
+    world.sent(AMOUNT_Q).await;
+
+    // In one batch, as after a crash before the offset was confirmed.
+    let answer = fake_bot_api::text(world.update_id(), &ANN, "3500");
+    world.api.push([answer.clone(), answer.clone()]);
+    world.sent(DUE_Q).await;
+    world.settle().await;
+    drop(bot.stop().await);
+
+    // Again after a restart: the new poller starts without an offset.
+    let bot = world.start();
+    world.api.push([answer]);
+    world.settle().await;
+    let texts = world.texts();
+    assert_eq!(texts.iter().filter(|t| t.as_str() == DUE_Q).count(), 1, "{texts:#?}");
+    assert!(!texts.iter().any(|t| t.contains("Please type a date")), "{texts:#?}");
+    assert_eq!(bot.node(ANN.id).as_deref(), Some("due"));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_while_updates_are_in_flight_finishes_them() {
+    let world = World::new().await;
+    let bot = world.start();
+    // Wait until the bot polls, so that the three updates arrive in one batch.
+    world.api.wait_for("polling", |calls| calls.iter().any(|c| c.method == "getUpdates").then_some(())).await;
+    world.api.slow_down("sendMessage", Duration::from_millis(400));
+    let people: Vec<Person> = (0..3).map(|i| Person { id: 9000 + i, first_name: "Ann", lang: "en" }).collect();
+    let updates: Vec<Value> = people.iter().map(|p| fake_bot_api::text(world.update_id(), p, "/start")).collect();
+    let last = updates.last().and_then(|u| u["update_id"].as_i64()).expect("an id");
+    world.api.push(updates);
+    world
+        .api
+        .wait_for("a reply on its way", |calls| calls.iter().any(|c| c.method == "sendMessage").then_some(()))
+        .await;
+
+    let app = bot.stop().await;
+    for p in &people {
+        let answered = world
+            .api
+            .calls_of("sendMessage")
+            .iter()
+            .any(|c| c.chat() == Some(p.id) && c.ok() && c.text() == Some(WELCOME));
+        assert!(answered, "user {} got the reply:\n{}", p.id, world.api.summary());
+        assert_eq!(app.state(p.id).expect("state").node.as_deref(), Some("welcome"), "persisted");
+    }
+    let confirmed =
+        world.api.calls_of("getUpdates").iter().filter_map(|c| c.body["offset"].as_i64()).max().expect("polled");
+    assert_eq!(confirmed, last + 1, "the fetched updates were confirmed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_are_sent_once_across_restarts() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.walk_to_checklist().await;
+    let app = bot.stop().await;
+    assert_eq!(app.store().reminders_of(ANN.id).expect("reminders").len(), 1, "scheduled");
+    drop(app);
+
+    // The day before the payment, after the guide's reminder hour (09:00 in Shanghai).
+    world.clock.set("2026-12-14T02:00:00Z".parse().expect("timestamp"));
+    let often = Settings { reminder_every: Duration::from_millis(100), ..settings() };
+    let bot = world.start_with(often.clone());
+    world.sent("⏰ Your payment is due tomorrow (2026-12-15).").await;
+    let outbox = Outbox::new(world.bot(), Limits::default(), Retry::default());
+    assert_eq!(send_due_reminders(&bot.app, &outbox, world.clock.as_ref()).await, 0, "already sent");
+    drop(bot.stop().await);
+
+    let bot = world.start_with(often);
+    assert_eq!(send_due_reminders(&bot.app, &outbox, world.clock.as_ref()).await, 0, "not after a restart either");
+    let app = bot.stop().await;
+    let sent = world.texts().iter().filter(|t| t.starts_with('⏰')).count();
+    assert_eq!(sent, 1);
+    assert!(app.store().reminders_of(ANN.id).expect("reminders").is_empty());
+    assert!(app.state(ANN.id).expect("state").reminders["pay"].sent);
+}
+
+#[test]
+fn without_a_token_the_binary_explains_how_to_get_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_guidebot"))
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .arg("bot")
+        .env_remove("TELOXIDE_TOKEN")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("TELOXIDE_TOKEN") && stderr.contains("@BotFather") && stderr.contains("/newbot"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("guidebot chat"), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "nothing is created without a token");
+}
+
+/// The real binary: answers through TELOXIDE_API_URL, never logs the token,
+/// and exits 0 on SIGTERM.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_answers_and_stops_cleanly_on_sigterm() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+
+    let world = World::new().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_guidebot"))
+        .arg("--dialogues")
+        .arg(world.dir.path().join("dialogues"))
+        .arg("--data")
+        .arg(world.dir.path().join("data"))
+        .arg("bot")
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("TELOXIDE_API_URL", world.api.url())
+        .env("RUST_LOG", "debug")
+        .env_remove("TELOXIDE_PROXY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).expect("read stderr");
+        text
+    });
+
+    world.say("/start");
+    world.sent(WELCOME).await;
+    let killed = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill runs");
+    assert!(killed.success());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the bot did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let log = log.join().expect("stderr reader");
+    assert!(status.success(), "{status:?}\n{log}");
+    let secret = TOKEN.split(':').nth(1).expect("token secret");
+    assert!(!log.contains(secret), "the token leaked into the log:\n{log}");
+    assert!(log.contains("shutting down"), "{log}");
+}
