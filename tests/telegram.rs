@@ -152,6 +152,8 @@ fn settings() -> Settings {
         zone: TimeZone::get("Asia/Shanghai").expect("zone"),
         limits: Limits { per_chat_burst: 100, per_chat_interval: Duration::from_millis(10), overall_per_second: 1000 },
         retry: Retry { attempts: 4, first_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(2) },
+        admins: Vec::new(),
+        dialogues: None,
     }
 }
 
@@ -853,4 +855,154 @@ async fn the_binary_answers_and_stops_cleanly_on_sigterm() {
     let secret = TOKEN.split(':').nth(1).expect("token secret");
     assert!(!log.contains(secret), "the token leaked into the log:\n{log}");
     assert!(log.contains("shutting down"), "{log}");
+}
+
+// ----- for dialogue authors: hot reload and admin commands -----------------
+
+const ADMIN: Person = Person { id: 9001, first_name: "Root", lang: "en" };
+
+impl World {
+    fn guide_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("dialogues/debt.en.yaml")
+    }
+
+    /// A bot that watches its dialogues folder, with ADMIN as admin.
+    fn start_watching(&self) -> Running {
+        let settings =
+            Settings { admins: vec![ADMIN.id], dialogues: Some(self.dir.path().join("dialogues")), ..settings() };
+        self.start_with(settings)
+    }
+
+    fn admin_says(&self, text: &str) {
+        self.api.push([fake_bot_api::text(self.update_id(), &ADMIN, text)]);
+    }
+
+    /// Waits for a message to ADMIN containing `needle`.
+    async fn told_admin(&self, needle: &str) -> String {
+        self.api
+            .wait_for(&format!("a message to the admin containing {needle:?}"), |calls| {
+                calls
+                    .iter()
+                    .find(|c| {
+                        c.method == "sendMessage"
+                            && c.chat() == Some(ADMIN.id)
+                            && c.text().is_some_and(|t| t.contains(needle))
+                    })
+                    .and_then(|c| c.text().map(str::to_owned))
+            })
+            .await
+    }
+}
+
+impl Running {
+    /// Waits until the app serves a library in which `check` holds.
+    async fn until_library(&self, what: &str, check: impl Fn(&guidebot::domain::dialogue::Library) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !check(&self.app.library()) {
+            assert!(tokio::time::Instant::now() < deadline, "the bot never reloaded: {what}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+fn say_of(lib: &guidebot::domain::dialogue::Library, node: &str) -> Option<String> {
+    lib.get("debt", "en").and_then(|g| g.node(node)).and_then(|n| n.say.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_edit_is_seen_at_the_next_step_without_a_restart() {
+    let world = World::new().await;
+    let bot = world.start_watching();
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+    world.press(&welcome, "Begin");
+    world.sent(AMOUNT_Q).await;
+
+    std::fs::write(world.guide_path(), GUIDE_EN.replace(AMOUNT_Q, "What is the overdue amount?")).expect("edit");
+    bot.until_library("new amount text", |lib| say_of(lib, "amount").as_deref() == Some("What is the overdue amount?"))
+        .await;
+    world.say("a lot");
+    world.sent("What is the overdue amount?").await;
+    assert_eq!(bot.node(ANN.id).as_deref(), Some("amount"), "the user kept their place");
+    drop(bot.stop().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_edit_keeps_the_old_guide_and_tells_the_admin_where() {
+    let world = World::new().await;
+    let bot = world.start_watching();
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+    world.press(&welcome, "Begin");
+    world.sent(AMOUNT_Q).await;
+
+    std::fs::write(world.guide_path(), GUIDE_EN.replace("    goto: due\n", "    goto: duee\n")).expect("broken edit");
+    let notice = world.told_admin("not reloaded").await;
+    assert!(
+        notice.contains("debt.en.yaml:23:11: node `amount` goes to `duee`, which does not exist; did you mean `due`?"),
+        "{notice}"
+    );
+    // The old version keeps serving.
+    world.say("3500");
+    world.sent(DUE_Q).await;
+    assert_eq!(world.count(|c| c.chat() == Some(ANN.id) && c.text().is_some_and(|t| t.contains("not reloaded"))), 0);
+    drop(bot.stop().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_on_a_removed_node_moves_to_the_start_of_their_stage() {
+    let world = World::new().await;
+    let bot = world.start_watching();
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+    world.press(&welcome, "Begin");
+    world.sent(AMOUNT_Q).await;
+    world.say("3500");
+    world.sent(DUE_Q).await;
+
+    let without_due = GUIDE_EN.replace("    goto: due\n", "    goto: docs\n").replace(
+        "  due:\n    stage: one\n    label: Due date\n    say: When is the payment due?\n    ask: { save: due, type: date }\n    goto: docs\n",
+        "",
+    ).replace("        on: due\n", "        on: today\n").replace("({{ due }})", "");
+    let zh_without_due = GUIDE_ZH.replace("    goto: due\n", "    goto: docs\n").replace(
+        "  due:\n    stage: one\n    label: 到期日\n    say: 什么时候到期？\n    ask: { save: due, type: date }\n    goto: docs\n",
+        "",
+    ).replace("        on: due\n", "        on: today\n").replace("（{{ due }}）", "");
+    std::fs::write(world.dir.path().join("dialogues/debt.zh.yaml"), zh_without_due).expect("edit zh");
+    std::fs::write(world.guide_path(), without_due).expect("edit en");
+    bot.until_library("`due` removed", |lib| {
+        lib.get("debt", "en").is_some_and(|g| g.node("due").is_none())
+            && lib.get("debt", "zh").is_some_and(|g| g.node("due").is_none())
+    })
+    .await;
+
+    world.say("2026-12-15");
+    world.sent("This guide has been updated").await;
+    world.sent(WELCOME).await;
+    let st = bot.app.state(ANN.id).expect("state");
+    assert_eq!(st.node.as_deref(), Some("welcome"), "first node of stage `one`");
+    assert_eq!(st.vars["debt"].display(), "3500", "answers kept");
+    drop(bot.stop().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_and_reload_are_for_admins_only() {
+    let world = World::new().await;
+    let bot = world.start_watching();
+    world.walk_to_checklist().await;
+
+    world.admin_says("/stats");
+    let stats = world.told_admin("Users:").await;
+    assert!(stats.contains("debt (en): 1"), "{stats}");
+    assert!(stats.contains("finished: 0"), "{stats}");
+    assert!(stats.contains("1  docs"), "Ann stopped at the checklist: {stats}");
+
+    world.admin_says("/reload");
+    let reply = world.told_admin("Reloaded").await;
+    assert!(reply.contains("1 guide(s), no problems"), "{reply}");
+
+    world.say("/stats");
+    world.sent("/back: previous question").await;
+    assert_eq!(world.count(|c| c.chat() == Some(ANN.id) && c.text().is_some_and(|t| t.contains("Users:"))), 0);
+    drop(bot.stop().await);
 }

@@ -40,7 +40,8 @@ pub fn run(args: &Args, _bot: &BotArgs) -> Result<ExitCode> {
     let app = Arc::new(App::new(library, Arc::new(store)));
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
-    runtime.block_on(run_bot(app, bot, Arc::new(SystemClock), Settings::default(), stop_signal()))?;
+    let settings = Settings { dialogues: Some(args.dialogues.clone()), ..Settings::default() };
+    runtime.block_on(run_bot(app, bot, Arc::new(SystemClock), settings, stop_signal()))?;
     Ok(ExitCode::SUCCESS)
 }
 

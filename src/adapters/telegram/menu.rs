@@ -29,6 +29,12 @@ pub enum MenuCommand {
     Guides(String),
     Help,
     Delete,
+    /// Admins only: statistics (others get the help).
+    #[command(hide)]
+    Stats,
+    /// Admins only: reload the dialogues now (others get the help).
+    #[command(hide)]
+    Reload,
 }
 
 impl MenuCommand {
@@ -49,7 +55,7 @@ impl MenuCommand {
             MenuCommand::Restart => Command::Restart,
             MenuCommand::Lang(lang) => Command::Lang(arg(lang)),
             MenuCommand::Guides(guide) => Command::Guides(arg(guide)),
-            MenuCommand::Help => Command::Help,
+            MenuCommand::Help | MenuCommand::Stats | MenuCommand::Reload => Command::Help,
             MenuCommand::Delete => Command::Delete,
         }
     }

@@ -13,6 +13,7 @@
 //! Tests drive [`run_bot`] against a fake Bot API on loopback
 //! (`tests/telegram.rs`).
 
+mod admin;
 mod convert;
 mod limiter;
 mod menu;
@@ -56,6 +57,26 @@ pub struct Settings {
     pub zone: TimeZone,
     pub limits: Limits,
     pub retry: Retry,
+    /// Telegram user ids allowed to use `/stats` and `/reload` (GUIDEBOT_ADMINS).
+    pub admins: Vec<i64>,
+    /// The dialogues folder: watched while the bot runs, and reloaded by `/reload`.
+    pub dialogues: Option<std::path::PathBuf>,
+}
+
+/// Admin ids from GUIDEBOT_ADMINS (comma-separated); ids that are not numbers are logged and skipped.
+pub fn admins_from_env() -> Vec<i64> {
+    let raw = std::env::var("GUIDEBOT_ADMINS").unwrap_or_default();
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| match s.parse() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                tracing::warn!(value = s, "GUIDEBOT_ADMINS holds something that is not a user id; skipped");
+                None
+            }
+        })
+        .collect()
 }
 
 impl Default for Settings {
@@ -66,6 +87,8 @@ impl Default for Settings {
             zone: user_zone(),
             limits: Limits::default(),
             retry: Retry::default(),
+            admins: admins_from_env(),
+            dialogues: None,
         }
     }
 }
@@ -119,13 +142,20 @@ where
     tracing::info!(bot = me.user.username.as_deref().unwrap_or_default(), "connected to Telegram");
     menu::set_menus(&outbox, &app.library()).await;
 
+    let admin = Arc::new(admin::Admin::new(settings.admins.clone(), settings.dialogues.clone()));
+    let _watch = match &settings.dialogues {
+        Some(dir) => admin::watch_dialogues(dir, Arc::clone(&app), outbox.clone(), Arc::clone(&admin)),
+        None => None,
+    };
+
     let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
         .dependencies(dptree::deps![
             Arc::clone(&app),
             outbox.clone(),
             Arc::clone(&clock),
             settings.zone.clone(),
-            Arc::new(schema::ToldGroups::default())
+            Arc::new(schema::ToldGroups::default()),
+            admin
         ])
         .default_handler(|_| async {})
         .error_handler(LogErrors::new(&outbox, "an update could not be answered"))

@@ -31,6 +31,7 @@ use teloxide::types::{CallbackQuery, ChatId, Me, Message, MessageId, MessageKind
 use teloxide::{ApiError, RequestError, dptree};
 use tracing::Instrument;
 
+use super::admin::Admin;
 use super::convert::{lang_hint, user_id};
 use super::menu::MenuCommand;
 use super::notices::{Notice, notice};
@@ -152,6 +153,8 @@ async fn point_to_private_chat(msg: Message, me: Me, outbox: Outbox, told: Arc<T
     outbox.say(msg.chat.id, &notice(lang.as_deref(), Notice::PrivateOnly { bot })).await
 }
 
+// dptree injects each dependency by type; bundling them would hide what an endpoint uses.
+#[allow(clippy::too_many_arguments)]
 async fn on_command(
     update: Update,
     msg: Message,
@@ -160,7 +163,13 @@ async fn on_command(
     outbox: Outbox,
     clock: Arc<dyn Clock>,
     zone: TimeZone,
+    admin: Arc<Admin>,
 ) -> HandlerResult {
+    if let Some(user) = msg.from.as_ref().and_then(user_id)
+        && admin.handle(&command, user, msg.chat.id, &app, &outbox).await
+    {
+        return Ok(());
+    }
     let Some(turn) = message_turn(&update, &msg, Event::Command(command.into_engine())) else {
         return Ok(());
     };
