@@ -8,6 +8,7 @@ use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use guidebot::cli::read_yaml;
 use guidebot::domain::dialogue::load_library;
 use guidebot::domain::engine::{Ctx, Event, UserState, step};
+use guidebot::domain::scenario::replay;
 
 fn ctx() -> Ctx {
     let today = jiff::civil::date(2026, 11, 28);
@@ -46,5 +47,26 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(engine, benches);
+/// A user deep in the Huabei guide: the state at the end of a long scenario
+/// (dozens of questions answered, two contact-log entries, an agreement).
+fn deep_user(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = load_library(&read_yaml(&[root.join("dialogues")]).expect("dialogues")).expect("dialogues load");
+    let path = root.join("tests/scenarios/huabei-log-agreement.yaml");
+    let text = std::fs::read_to_string(&path).expect("scenario");
+    let (_, st) = replay(&lib, &path, &text).expect("the scenario passes");
+    assert!(st.history.len() > 40, "a long history: {}", st.history.len());
+    let today = jiff::civil::date(2026, 1, 20);
+    let ctx = Ctx { today, now: today.at(9, 0, 0, 0), first_name: None, lang_hint: None };
+    let progress = Event::Text("/progress".into());
+    c.bench_function("engine step, deep in the Huabei guide: /progress", |b| {
+        b.iter(|| step(&lib, black_box(&st), black_box(&progress), &ctx))
+    });
+    let back = Event::Text("/back".into());
+    c.bench_function("engine step, deep in the Huabei guide: /back", |b| {
+        b.iter(|| step(&lib, black_box(&st), black_box(&back), &ctx))
+    });
+}
+
+criterion_group!(engine, benches, deep_user);
 criterion_main!(engine);

@@ -157,3 +157,19 @@ fn watch_reloads_on_save_and_keeps_the_old_version_when_broken() {
     drop(stdin);
     assert!(child.wait().expect("wait").success());
 }
+
+#[test]
+fn due_reminders_are_shown_when_chat_starts_and_only_once() {
+    let t = Test::new();
+    t.write(
+        "dialogues/savings.en.yaml",
+        "guide: savings\nlang: en\ntitle: R\nstart: a\nnodes:\n  a:\n    say: Plan made.\n    remind:\n      - id: first\n        on: '\"2020-01-02\"'\n        say: Pay the first installment today.\n    goto: b\n  b:\n    say: Bye\n    end: true\n",
+    );
+    let first = t.run(&["chat"], "");
+    assert!(first.status.success(), "{}", util::stderr(&first));
+    assert!(!stdout(&first).contains("⏰"), "scheduled, not shown yet: {}", stdout(&first));
+    let second = t.run(&["chat"], "");
+    assert!(stdout(&second).starts_with("⏰ Pay the first installment today."), "{}", stdout(&second));
+    let third = t.run(&["chat"], "");
+    assert!(!stdout(&third).contains("⏰"), "sent once: {}", stdout(&third));
+}

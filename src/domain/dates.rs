@@ -119,13 +119,46 @@ pub fn add_months(date: Date, months: i32) -> Date {
 /// assert_eq!(format_date(date(2026, 12, 5), "en"), "5 Dec 2026");
 /// ```
 pub fn format_date(date: Date, lang: &str) -> String {
-    let (year, month, day) = (date.year(), date.month(), date.day());
+    // Built by hand rather than with format!: dates are formatted for every row of
+    // every rendered plan.
+    let (year, month, day) = (date.year(), date.month().unsigned_abs(), date.day().unsigned_abs());
+    let mut out = String::with_capacity(20);
     if is_chinese(lang) {
-        return format!("{year}年{month}月{day}日");
+        push_number(&mut out, i64::from(year));
+        out.push('年');
+        push_number(&mut out, i64::from(month));
+        out.push('月');
+        push_number(&mut out, i64::from(day));
+        out.push('日');
+        return out;
     }
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let name = MONTHS[usize::from(date.month().unsigned_abs()) - 1];
-    format!("{day} {name} {year}")
+    push_number(&mut out, i64::from(day));
+    out.push(' ');
+    out.push_str(MONTHS[usize::from(month) - 1]);
+    out.push(' ');
+    push_number(&mut out, i64::from(year));
+    out
+}
+
+fn push_number(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut n = n.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        n /= 10;
+        len += 1;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in (0..len).rev() {
+        out.push(char::from(digits[i]));
+    }
 }
 
 /// Days from `from` to `to`: positive when `to` is later, negative when it

@@ -31,6 +31,11 @@ pub enum Piece {
     Pre(String),
 }
 
+/// Whether [`escape`] would change `value`.
+pub fn needs_escape(value: &str) -> bool {
+    value.chars().any(is_special)
+}
+
 /// Makes a value safe to insert into a markup text: backslash-escapes `\`,
 /// `*`, `_` and `` ` `` so that [`parse`] shows them as typed.
 ///

@@ -116,18 +116,36 @@ pub fn parse_number(input: &str) -> Option<Decimal> {
 /// assert_eq!(format_money(Decimal::new(1005, 3)), "¥1.01");
 /// ```
 pub fn format_money(amount: Decimal) -> String {
+    // Written by hand rather than with format!: it runs for every amount in every
+    // rendered plan, and the formatting machinery was most of a step's time.
     let cents = cents_of(amount);
-    let units = (cents.unsigned_abs() / 100).to_string();
-    let fraction = cents.unsigned_abs() % 100;
-    let sign = if cents < 0 { "-" } else { "" };
-    let mut grouped = String::with_capacity(units.len() + units.len() / 3);
-    for (i, digit) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i).is_multiple_of(3) {
-            grouped.push(',');
+    let abs = cents.unsigned_abs();
+    let (mut units, fraction) = (abs / 100, (abs % 100) as u8);
+    let mut digits = [0u8; 40];
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (units % 10) as u8;
+        units /= 10;
+        len += 1;
+        if units == 0 {
+            break;
         }
-        grouped.push(digit);
     }
-    format!("{sign}¥{grouped}.{fraction:02}")
+    let mut out = String::with_capacity(len + len / 3 + 8);
+    if cents < 0 {
+        out.push('-');
+    }
+    out.push('¥');
+    for i in (0..len).rev() {
+        out.push(char::from(digits[i]));
+        if i > 0 && i % 3 == 0 {
+            out.push(',');
+        }
+    }
+    out.push('.');
+    out.push(char::from(b'0' + fraction / 10));
+    out.push(char::from(b'0' + fraction % 10));
+    out
 }
 
 /// One monthly payment of an installment plan.

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use minijinja::value::{Value, ValueKind};
+use minijinja::value::{Enumerator, Object, ObjectRepr, Value, ValueKind};
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -73,7 +73,8 @@ impl Var {
             ValueKind::Undefined | ValueKind::None => Var::Null,
             ValueKind::Bool => Var::Bool(v.is_true()),
             ValueKind::Number => {
-                if let Ok(i) = i64::try_from(v.clone()) {
+                // Ask is_integer first: a failed conversion builds an error, which is slow.
+                if let Some(i) = v.is_integer().then(|| v.as_i64()).flatten() {
                     Var::Int(i)
                 } else if let Ok(f) = f64::try_from(v.clone()) {
                     cents_of(f).map(Var::number).unwrap_or(Var::Null)
@@ -82,6 +83,12 @@ impl Var {
                 }
             }
             ValueKind::String => Var::Str(v.as_str().unwrap_or_default().to_owned()),
+            ValueKind::Seq | ValueKind::Iterable if v.downcast_object_ref::<ListView>().is_some() => {
+                v.downcast_object_ref::<ListView>().map(|l| Var::List(Arc::clone(&l.0))).unwrap_or_default()
+            }
+            ValueKind::Map if v.downcast_object_ref::<MapView>().is_some() => {
+                v.downcast_object_ref::<MapView>().map(|m| Var::Map(Arc::clone(&m.0))).unwrap_or_default()
+            }
             ValueKind::Seq | ValueKind::Iterable => match v.try_iter() {
                 Ok(it) => Var::List(Arc::new(it.map(|x| Var::from_value(&x)).collect())),
                 Err(_) => Var::Null,
@@ -108,8 +115,10 @@ impl Var {
             Var::Int(i) => Value::from(*i),
             Var::Num(d) => d.to_f64().map(Value::from).unwrap_or_else(|| Value::from(d.to_string())),
             Var::Str(s) => Value::from(s.as_str()),
-            Var::List(items) => Value::from(items.iter().map(Var::to_value).collect::<Vec<_>>()),
-            Var::Map(m) => Value::from_iter(m.iter().map(|(k, v)| (k.clone(), v.to_value()))),
+            // Lists and records are shown to templates as views over the shared data:
+            // nothing is copied until a template reads an element.
+            Var::List(items) => Value::from_object(ListView(Arc::clone(items))),
+            Var::Map(m) => Value::from_object(MapView(Arc::clone(m))),
         }
     }
 
@@ -138,6 +147,38 @@ impl Var {
             Var::List(items) => items.iter().map(Var::display).collect::<Vec<_>>().join(", "),
             Var::Map(m) => m.iter().map(|(k, v)| format!("{k}: {}", v.display())).collect::<Vec<_>>().join(", "),
         }
+    }
+}
+
+/// A stored list as MiniJinja sees it (a sequence), converting elements on access.
+#[derive(Debug)]
+struct ListView(Arc<Vec<Var>>);
+
+impl Object for ListView {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.0.get(key.as_usize()?).map(Var::to_value)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.len())
+    }
+}
+
+/// A stored record as MiniJinja sees it (a map), converting fields on access.
+#[derive(Debug)]
+struct MapView(Arc<BTreeMap<String, Var>>);
+
+impl Object for MapView {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.0.get(key.as_str()?).map(Var::to_value)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.0.keys().map(|k| Value::from(k.as_str())).collect())
     }
 }
 

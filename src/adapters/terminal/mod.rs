@@ -33,6 +33,8 @@ impl Chat<'_> {
             _ => Event::Start,
         };
         self.send(&opening, &mut keyboard, out)?;
+        // The opening may already have picked the language (a new user gets it from --lang).
+        let state = self.app.state(self.user)?;
         if let Some(l) = &self.lang
             && state.lang.as_deref() != Some(l)
         {
@@ -104,7 +106,9 @@ impl View {
     fn render(&self, output: &Output) -> String {
         let mut s = String::new();
         if let Some(Edit::Replace(m)) = &output.edit {
-            s.push_str(&self.message(m));
+            // Same question, new ticks: the buttons are enough, as in Telegram's in-place edit.
+            s.push_str(&self.buttons(m));
+            s.push('\n');
         }
         for m in &output.messages {
             s.push_str(&self.message(m));
@@ -123,6 +127,13 @@ impl View {
     fn message(&self, m: &Message) -> String {
         let mut s = self.style(&m.text);
         s.push('\n');
+        s.push_str(&self.buttons(m));
+        s.push('\n');
+        s
+    }
+
+    fn buttons(&self, m: &Message) -> String {
+        let mut s = String::new();
         let mut n = 0;
         for b in m.buttons.iter().flatten() {
             n += 1;
@@ -134,7 +145,6 @@ impl View {
                 s.push_str(&format!("  {n}) {label}\n"));
             }
         }
-        s.push('\n');
         s
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use jiff::civil::Date;
-use minijinja::value::{Value, ValueKind};
+use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 use rust_decimal::Decimal;
 
@@ -58,11 +58,12 @@ impl Templates {
             if value.is_undefined() || value.is_none() {
                 return Ok(());
             }
-            let text = value.to_string();
-            if value.is_safe() || value.kind() != ValueKind::String {
-                out.write_str(&text).map_err(Error::from)
-            } else {
-                out.write_str(&markup::escape(&text)).map_err(Error::from)
+            match value.as_str() {
+                Some(text) if !value.is_safe() && markup::needs_escape(text) => {
+                    out.write_str(&markup::escape(text)).map_err(Error::from)
+                }
+                Some(text) => out.write_str(text).map_err(Error::from),
+                None => write!(out, "{value}").map_err(Error::from),
             }
         });
         let lang = lang.to_owned();
@@ -143,7 +144,10 @@ fn date_filter(v: Value, fmt: Option<String>, lang: &str) -> Result<String, Erro
     if v.is_undefined() || v.is_none() {
         return Ok(String::new());
     }
-    let d = parse_iso(&v.to_string())?;
+    let d = match v.as_str() {
+        Some(s) => parse_iso(s)?,
+        None => parse_iso(&v.to_string())?,
+    };
     Ok(match fmt {
         Some(f) => d.strftime(&f).to_string(),
         None => format_date(d, lang),
@@ -152,17 +156,17 @@ fn date_filter(v: Value, fmt: Option<String>, lang: &str) -> Result<String, Erro
 
 fn installments_fn(amount: Value, months: u32, first_due: String) -> Result<Value, Error> {
     let plan = installments(decimal_of(&amount)?, months, parse_iso(&first_due)?);
-    Ok(Value::from(
-        plan.iter()
-            .map(|i| {
-                Value::from_iter([
-                    ("n", Value::from(i.n)),
-                    ("due", Value::from(i.due.to_string())),
-                    ("amount", Var::number(i.amount).to_value()),
-                ])
-            })
-            .collect::<Vec<_>>(),
-    ))
+    let rows: Vec<Var> = plan
+        .iter()
+        .map(|i| {
+            let mut row = std::collections::BTreeMap::new();
+            row.insert("n".to_owned(), Var::Int(i64::from(i.n)));
+            row.insert("due".to_owned(), Var::Str(i.due.to_string()));
+            row.insert("amount".to_owned(), Var::number(i.amount));
+            Var::Map(std::sync::Arc::new(row))
+        })
+        .collect();
+    Ok(Var::List(std::sync::Arc::new(rows)).to_value())
 }
 
 fn shortest_term_fn(amount: Value, budget: Value, max: Option<u32>) -> Result<Value, Error> {

@@ -3,6 +3,7 @@
 //! an older version still load.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,9 +21,11 @@ pub struct UserState {
     pub node: Option<String>,
     /// Stage of that node (or the last stage seen), kept for recovery when a node disappears.
     pub stage: Option<String>,
-    pub vars: Vars,
+    /// Shared with the history's snapshots until changed (copy on write), so that
+    /// keeping a snapshot per question costs a pointer, not a copy.
+    pub vars: Arc<Vars>,
     /// Node id → the answer given there, as shown (for `/review` and the case file).
-    pub answers: BTreeMap<String, String>,
+    pub answers: Arc<BTreeMap<String, String>>,
     /// Questions shown so far, the current one last: what `/back` walks.
     pub history: Vec<Frame>,
     pub notes: Vec<Note>,
@@ -46,8 +49,8 @@ pub struct UserState {
 pub struct Frame {
     pub node: String,
     pub stage: Option<String>,
-    pub vars: Vars,
-    pub answers: BTreeMap<String, String>,
+    pub vars: Arc<Vars>,
+    pub answers: Arc<BTreeMap<String, String>>,
 }
 
 /// What the next typed text or button means, when it is not an answer.

@@ -296,22 +296,22 @@ impl<'a> Run<'a> {
     /// `set`, `compute`, `append`, `remind`, in that order.
     fn apply_entry(&mut self, id: &str, node: &Node) {
         for (k, v) in &node.set {
-            set_path(&mut self.st.vars, k, Var::from_yaml(v));
+            set_path(Arc::make_mut(&mut self.st.vars), k, Var::from_yaml(v));
             self.touch(k);
         }
         for k in node.compute.keys() {
             let v = self.eval(&format!("nodes.{id}.compute.{k}"));
-            set_path(&mut self.st.vars, k, Var::from_value(&v));
+            set_path(Arc::make_mut(&mut self.st.vars), k, Var::from_value(&v));
             self.touch(k);
         }
         if let Some(a) = &node.append {
-            let record = remove_path(&mut self.st.vars, &a.from).unwrap_or_default();
+            let record = remove_path(Arc::make_mut(&mut self.st.vars), &a.from).unwrap_or_default();
             let mut list = match get_path(&self.st.vars, &a.to) {
                 Some(Var::List(l)) => l.to_vec(),
                 _ => Vec::new(),
             };
             list.push(record);
-            set_path(&mut self.st.vars, &a.to, Var::List(Arc::new(list)));
+            set_path(Arc::make_mut(&mut self.st.vars), &a.to, Var::List(Arc::new(list)));
             self.touch(&a.from);
             self.touch(&a.to);
         }
@@ -488,7 +488,7 @@ impl<'a> Run<'a> {
 
     /// Moves on from the current node to `next` after an answer.
     fn answered(&mut self, node_id: &str, answer: String, next: Option<String>, edit: bool) {
-        self.st.answers.insert(node_id.to_owned(), answer.clone());
+        Arc::make_mut(&mut self.st.answers).insert(node_id.to_owned(), answer.clone());
         if edit {
             let question = self.render(&format!("nodes.{node_id}.say"));
             self.out.edit = Some(Edit::Answered(format!("{question}\n\n→ {}", markup::escape(&answer))));
@@ -531,8 +531,8 @@ impl<'a> Run<'a> {
 
     fn begin(&mut self) {
         let Some(g) = self.guide else { return };
-        self.st.vars.clear();
-        self.st.answers.clear();
+        self.st.vars = Arc::default();
+        self.st.answers = Arc::default();
         self.st.history.clear();
         self.st.reminders.clear();
         self.st.pending = None;
@@ -999,7 +999,7 @@ impl<'a> Run<'a> {
             }
             Action::Skip => {
                 let Some(ask) = node.ask.as_ref().filter(|a| a.optional) else { return self.stale() };
-                remove_path(&mut self.st.vars, &ask.save);
+                remove_path(Arc::make_mut(&mut self.st.vars), &ask.save);
                 self.touch(&ask.save);
                 self.answered(id, "—".into(), node.goto.clone(), true);
             }
@@ -1018,12 +1018,12 @@ impl<'a> Run<'a> {
             self.out.edit = Some(Edit::Answered(format!("{question}\n\n→ {}", markup::escape(&label))));
         }
         for (k, v) in &c.set {
-            set_path(&mut self.st.vars, k, Var::from_yaml(v));
+            set_path(Arc::make_mut(&mut self.st.vars), k, Var::from_yaml(v));
             self.touch(k);
         }
         for k in c.compute.keys() {
             let v = self.eval(&format!("nodes.{id}.choices.{i}.compute.{k}"));
-            set_path(&mut self.st.vars, k, Var::from_value(&v));
+            set_path(Arc::make_mut(&mut self.st.vars), k, Var::from_value(&v));
             self.touch(k);
         }
         let next = c.goto.clone().or_else(|| node.goto.clone());
@@ -1040,7 +1040,11 @@ impl<'a> Run<'a> {
         } else {
             ticked.push(item.id.clone());
         }
-        set_path(&mut self.st.vars, &cl.save, Var::List(Arc::new(ticked.into_iter().map(Var::Str).collect())));
+        set_path(
+            Arc::make_mut(&mut self.st.vars),
+            &cl.save,
+            Var::List(Arc::new(ticked.into_iter().map(Var::Str).collect())),
+        );
         self.touch(&cl.save);
         true
     }
@@ -1048,7 +1052,11 @@ impl<'a> Run<'a> {
     fn finish_checklist(&mut self, id: &str, node: &'a Node, edit: bool) {
         let Some(cl) = &node.checklist else { return self.stale() };
         let ticked = self.ticked(&cl.save);
-        set_path(&mut self.st.vars, &cl.save, Var::List(Arc::new(ticked.iter().cloned().map(Var::Str).collect())));
+        set_path(
+            Arc::make_mut(&mut self.st.vars),
+            &cl.save,
+            Var::List(Arc::new(ticked.iter().cloned().map(Var::Str).collect())),
+        );
         self.touch(&cl.save);
         let labels: Vec<String> = self
             .checklist_items(id, node)
@@ -1142,7 +1150,7 @@ impl<'a> Run<'a> {
         }
         match self.parse_answer(ask, text) {
             Ok((value, shown)) => {
-                set_path(&mut self.st.vars, &ask.save, value);
+                set_path(Arc::make_mut(&mut self.st.vars), &ask.save, value);
                 self.touch(&ask.save);
                 self.answered(id, shown, node.goto.clone(), false);
             }

@@ -115,6 +115,11 @@ impl fmt::Display for Failure {
 
 /// Runs the scenario in `text` (read from `path`) against `lib`; Ok with the number of steps.
 pub fn run(lib: &Library, path: &Path, text: &str) -> Result<usize, Failure> {
+    replay(lib, path, text).map(|(steps, _)| steps)
+}
+
+/// Runs the scenario like [`run`] and also returns the user's state at its end.
+pub fn replay(lib: &Library, path: &Path, text: &str) -> Result<(usize, UserState), Failure> {
     let fail = |line: usize, message: String| Failure { file: path.to_path_buf(), line, message };
     let spans = Spans::index(text).map_err(|e| fail(e.pos.line, format!("not valid YAML: {}", e.message)))?;
     let sc: Scenario = serde_yaml::from_str(text)
@@ -196,7 +201,7 @@ pub fn run(lib: &Library, path: &Path, text: &str) -> Result<usize, Failure> {
             }
         }
     }
-    Ok(sc.steps.len())
+    Ok((sc.steps.len(), state))
 }
 
 fn parse_day(s: &str) -> Option<Date> {
