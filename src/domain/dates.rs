@@ -8,6 +8,8 @@
 
 use jiff::civil::Date;
 
+use crate::domain::numerals::{fold_width, push_unsigned};
+
 /// Parses a date typed by a user, relative to `today`.
 ///
 /// Accepted forms (full-width digits and surrounding or inner spaces are
@@ -145,20 +147,7 @@ fn push_number(out: &mut String, n: i64) {
     if n < 0 {
         out.push('-');
     }
-    let mut n = n.unsigned_abs();
-    let mut digits = [0u8; 20];
-    let mut len = 0;
-    loop {
-        digits[len] = b'0' + (n % 10) as u8;
-        n /= 10;
-        len += 1;
-        if n == 0 {
-            break;
-        }
-    }
-    for i in (0..len).rev() {
-        out.push(char::from(digits[i]));
-    }
+    push_unsigned(out, u128::from(n.unsigned_abs()), false);
 }
 
 /// Days from `from` to `to`: positive when `to` is later, negative when it
@@ -214,19 +203,6 @@ fn civil(year: i16, month: &str, day: &str) -> Option<Date> {
 fn take_digits(s: &str) -> (&str, &str) {
     let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     s.split_at(end)
-}
-
-/// Folds full-width forms (`２０２６／１２／１５`, ideographic space) to
-/// ASCII, as Chinese input methods often type them.
-fn fold_width(input: &str) -> String {
-    input
-        .chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
-            '\u{3000}' => ' ',
-            _ => c,
-        })
-        .collect()
 }
 
 #[cfg(test)]

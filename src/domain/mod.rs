@@ -7,6 +7,7 @@ pub mod engine;
 pub mod graph;
 pub mod markup;
 pub mod money;
+pub mod numerals;
 pub mod scenario;
 pub mod stats;
 pub mod value;

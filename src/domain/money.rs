@@ -11,6 +11,7 @@ use jiff::civil::Date;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::domain::dates::add_months;
+use crate::domain::numerals::{fold_width, push_unsigned};
 
 /// Reads an amount of money typed by a user.
 ///
@@ -120,28 +121,13 @@ pub fn format_money(amount: Decimal) -> String {
     // rendered plan, and the formatting machinery was most of a step's time.
     let cents = cents_of(amount);
     let abs = cents.unsigned_abs();
-    let (mut units, fraction) = (abs / 100, (abs % 100) as u8);
-    let mut digits = [0u8; 40];
-    let mut len = 0;
-    loop {
-        digits[len] = b'0' + (units % 10) as u8;
-        units /= 10;
-        len += 1;
-        if units == 0 {
-            break;
-        }
-    }
-    let mut out = String::with_capacity(len + len / 3 + 8);
+    let (units, fraction) = (abs / 100, (abs % 100) as u8);
+    let mut out = String::with_capacity(24);
     if cents < 0 {
         out.push('-');
     }
     out.push('¥');
-    for i in (0..len).rev() {
-        out.push(char::from(digits[i]));
-        if i > 0 && i % 3 == 0 {
-            out.push(',');
-        }
-    }
+    push_unsigned(&mut out, units, true);
     out.push('.');
     out.push(char::from(b'0' + fraction / 10));
     out.push(char::from(b'0' + fraction % 10));
@@ -301,20 +287,6 @@ fn strip_suffix_ignore_case<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
     let start = s.len().checked_sub(suffix.len())?;
     let tail = s.get(start..)?;
     tail.eq_ignore_ascii_case(suffix).then(|| &s[..start])
-}
-
-/// Folds full-width forms (`３，５００．５０`, `￥`, ideographic space) to
-/// their ASCII counterparts, as Chinese input methods often type them.
-fn fold_width(input: &str) -> String {
-    input
-        .chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
-            '\u{FFE5}' => '¥',
-            '\u{3000}' => ' ',
-            _ => c,
-        })
-        .collect()
 }
 
 #[cfg(test)]

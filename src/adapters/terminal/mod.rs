@@ -61,7 +61,7 @@ impl Chat<'_> {
         for p in &output.problems {
             eprintln!("warning: {p}");
         }
-        if let Some(m) = last_keyboard(&output) {
+        if let Some(m) = output.last_keyboard().cloned() {
             *keyboard = Some(m);
         }
         if output.erase {
@@ -146,17 +146,6 @@ impl View {
             }
         }
         s
-    }
-}
-
-/// The last message of an output that has buttons (or the replaced one).
-fn last_keyboard(out: &Output) -> Option<Message> {
-    if let Some(m) = out.messages.iter().rev().find(|m| !m.buttons.is_empty()) {
-        return Some(m.clone());
-    }
-    match &out.edit {
-        Some(Edit::Replace(m)) => Some(m.clone()),
-        _ => None,
     }
 }
 

@@ -57,6 +57,17 @@ impl Output {
         self.messages.push(Message { text: text.into(), ..Message::default() });
     }
 
+    /// The buttons the user now sees: the last new message that has some, else a replaced one.
+    pub fn last_keyboard(&self) -> Option<&Message> {
+        if let Some(m) = self.messages.iter().rev().find(|m| !m.buttons.is_empty()) {
+            return Some(m);
+        }
+        match &self.edit {
+            Some(Edit::Replace(m)) => Some(m),
+            _ => None,
+        }
+    }
+
     /// Every text this output shows, new messages and edits, in markup.
     pub fn texts(&self) -> Vec<&str> {
         let mut out = Vec::new();

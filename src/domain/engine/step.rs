@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use indexmap::IndexMap;
 use minijinja::value::{Enumerator, Object, Value};
 
 use super::event::{Action, Command, Ctx, Event, Press, node_hash};
@@ -293,17 +294,27 @@ impl<'a> Run<'a> {
         self.out.problems.push(format!("stopped after {HOP_LIMIT} automatic steps at `{id}`"));
     }
 
-    /// `set`, `compute`, `append`, `remind`, in that order.
-    fn apply_entry(&mut self, id: &str, node: &Node) {
-        for (k, v) in &node.set {
+    /// Stores `set`'s literals, then each `compute` expression (compiled under `{owner}.compute.{var}`) in order.
+    fn set_and_compute(
+        &mut self,
+        owner: &str,
+        set: &IndexMap<String, serde_yaml::Value>,
+        compute: &IndexMap<String, String>,
+    ) {
+        for (k, v) in set {
             set_path(Arc::make_mut(&mut self.st.vars), k, Var::from_yaml(v));
             self.touch(k);
         }
-        for k in node.compute.keys() {
-            let v = self.eval(&format!("nodes.{id}.compute.{k}"));
+        for k in compute.keys() {
+            let v = self.eval(&format!("{owner}.compute.{k}"));
             set_path(Arc::make_mut(&mut self.st.vars), k, Var::from_value(&v));
             self.touch(k);
         }
+    }
+
+    /// `set`, `compute`, `append`, `remind`, in that order.
+    fn apply_entry(&mut self, id: &str, node: &Node) {
+        self.set_and_compute(&format!("nodes.{id}"), &node.set, &node.compute);
         if let Some(a) = &node.append {
             let record = remove_path(Arc::make_mut(&mut self.st.vars), &a.from).unwrap_or_default();
             let mut list = match get_path(&self.st.vars, &a.to) {
@@ -1017,15 +1028,7 @@ impl<'a> Run<'a> {
             let question = self.render(&format!("nodes.{id}.say"));
             self.out.edit = Some(Edit::Answered(format!("{question}\n\n→ {}", markup::escape(&label))));
         }
-        for (k, v) in &c.set {
-            set_path(Arc::make_mut(&mut self.st.vars), k, Var::from_yaml(v));
-            self.touch(k);
-        }
-        for k in c.compute.keys() {
-            let v = self.eval(&format!("nodes.{id}.choices.{i}.compute.{k}"));
-            set_path(Arc::make_mut(&mut self.st.vars), k, Var::from_value(&v));
-            self.touch(k);
-        }
+        self.set_and_compute(&format!("nodes.{id}.choices.{i}"), &c.set, &c.compute);
         let next = c.goto.clone().or_else(|| node.goto.clone());
         self.answered(id, label, next, false);
     }

@@ -115,12 +115,7 @@ impl User {
     }
 
     fn buttons(&self) -> Vec<Button> {
-        let msg = self.last.messages.iter().rev().find(|m| !m.buttons.is_empty());
-        let msg = msg.or(match &self.last.edit {
-            Some(Edit::Replace(m)) => Some(m),
-            _ => None,
-        });
-        msg.map(|m| m.buttons.iter().flatten().cloned().collect()).unwrap_or_default()
+        self.last.last_keyboard().map(|m| m.buttons.iter().flatten().cloned().collect()).unwrap_or_default()
     }
 
     fn press(&mut self, label: &str) -> &Output {

@@ -164,7 +164,7 @@ pub fn replay(lib: &Library, path: &Path, text: &str) -> Result<(usize, UserStat
             }
             state = next;
             shown = plain_of(&out);
-            if let Some(m) = last_keyboard(&out) {
+            if let Some(m) = out.last_keyboard().cloned() {
                 keyboard = Some(m);
             }
         }
@@ -236,16 +236,6 @@ fn plain_of(out: &Output) -> String {
         parts.push(d.content.clone());
     }
     parts.join("\n")
-}
-
-fn last_keyboard(out: &Output) -> Option<Message> {
-    if let Some(m) = out.messages.iter().rev().find(|m| !m.buttons.is_empty()) {
-        return Some(m.clone());
-    }
-    match &out.edit {
-        Some(Edit::Replace(m)) => Some(m.clone()),
-        _ => None,
-    }
 }
 
 fn find_button(msg: &Message, label: &str) -> Result<crate::domain::engine::Press, String> {
