@@ -94,6 +94,15 @@ impl App {
         Ok(())
     }
 
+    /// Replaces a user's whole state (an import, a migration, a test's starting point),
+    /// keeping the reminder index in step. Persisted when it returns.
+    pub fn put_state(&self, user: UserId, state: &UserState) -> Result<(), AppError> {
+        self.with_user(user, || {
+            let old = self.state(user)?;
+            self.save(user, &old, state)
+        })
+    }
+
     /// Applies one event and persists the result; the output may then be shown.
     pub fn handle(&self, user: UserId, event: &Event, ctx: &Ctx) -> Result<Output, AppError> {
         self.with_user(user, || {

@@ -1006,3 +1006,76 @@ async fn stats_and_reload_are_for_admins_only() {
     assert_eq!(world.count(|c| c.chat() == Some(ANN.id) && c.text().is_some_and(|t| t.contains("Users:"))), 0);
     drop(bot.stop().await);
 }
+
+// ----- the Huabei guide's reminders ------------------------------------------
+
+impl World {
+    /// A world whose dialogues are the shipped ones.
+    async fn shipped() -> World {
+        let world = World::new().await;
+        let dialogues = world.dir.path().join("dialogues");
+        for f in ["debt.en.yaml", "debt.zh.yaml"] {
+            std::fs::remove_file(dialogues.join(f)).expect("remove test guide");
+        }
+        let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues");
+        for f in ["huabei-overdue.zh.yaml", "huabei-overdue.en.yaml", "schema.json"] {
+            std::fs::copy(shipped.join(f), dialogues.join(f)).expect("copy shipped guide");
+        }
+        world
+    }
+
+    /// Ann, as she is at the end of the agreement scenario (contact log, agreement, two installments paid).
+    fn ann_after_the_agreement(&self) -> guidebot::domain::engine::UserState {
+        let lib = guidebot::cli::load_dialogues(&self.dir.path().join("dialogues")).expect("shipped guides");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/huabei-log-agreement.yaml");
+        let text = std::fs::read_to_string(&path).expect("scenario");
+        let (_, state) = guidebot::domain::scenario::replay(&lib, &path, &text).expect("the scenario passes");
+        let store = SledStore::open(&self.dir.path().join("data")).expect("store");
+        let app = App::new(lib, Arc::new(store));
+        app.put_state(ANN.id, &state).expect("saved");
+        state
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_huabei_guide_reminds_each_installment_once_across_restarts() {
+    let world = World::shipped().await;
+    let state = world.ann_after_the_agreement();
+    let waiting: Vec<&String> = state.reminders.iter().filter(|(_, r)| !r.sent).map(|(id, _)| id).collect();
+    assert_eq!(waiting, ["due-3", "due-4", "due-5", "followup-1"], "paid installments are not reminded");
+    let often = Settings { reminder_every: Duration::from_millis(100), ..settings() };
+    let reminders = || world.texts().into_iter().filter(|t| t.starts_with('⏰')).collect::<Vec<_>>();
+
+    // 9 April, 10:00 in Shanghai: the follow-up (20 January) and installment 3 (due 10 April) are due.
+    world.clock.set("2026-04-09T02:00:00Z".parse().expect("time"));
+    let bot = world.start_with(often.clone());
+    world.sent("第 3 期").await;
+    world.sent("跟进日").await;
+    drop(bot.stop().await);
+    assert_eq!(reminders().len(), 2);
+
+    // A restart a month later: only installment 4.
+    world.clock.set("2026-05-09T02:00:00Z".parse().expect("time"));
+    let bot = world.start_with(often.clone());
+    world.sent("第 4 期").await;
+    drop(bot.stop().await);
+    assert_eq!(reminders().len(), 3);
+
+    // Long after the last one: installment 5, then nothing more, even after another restart.
+    world.clock.set("2026-07-01T02:00:00Z".parse().expect("time"));
+    let bot = world.start_with(often.clone());
+    world.sent("第 5 期").await;
+    drop(bot.stop().await);
+    let bot = world.start_with(often);
+    let outbox = Outbox::new(world.bot(), Limits::default(), Retry::default());
+    assert_eq!(send_due_reminders(&bot.app, &outbox, world.clock.as_ref()).await, 0);
+    let app = bot.stop().await;
+
+    let sent = reminders();
+    assert_eq!(sent.len(), 4, "{sent:#?}");
+    for n in ["第 3 期", "第 4 期", "第 5 期", "跟进日"] {
+        assert_eq!(sent.iter().filter(|t| t.contains(n)).count(), 1, "{n} exactly once: {sent:#?}");
+    }
+    assert!(!sent.iter().any(|t| t.contains("第 1 期") || t.contains("第 2 期")), "paid ones never: {sent:#?}");
+    assert!(app.store().reminders_of(ANN.id).expect("index").is_empty());
+}

@@ -331,14 +331,18 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Schedules the reminders of entry `i` of `node.remind`. Running an entry again
-    /// replaces what it scheduled before: its unsent reminders are dropped first, and an
-    /// item whose `when` is false now loses its unsent reminder of the same id.
+    /// Schedules the reminders of entry `i` of `node.remind`. A reminder with the id of an
+    /// earlier one replaces it; an entry with `each` replaces everything it scheduled before
+    /// (its unsent reminders are dropped first); and a `when` that is false cancels the unsent
+    /// reminder of the same id.
     fn schedule(&mut self, id: &str, node: &Node, i: usize) {
         let r = &node.remind[i];
         let p = format!("nodes.{id}.remind.{i}");
         let source = format!("{id}/{i}");
-        self.st.reminders.retain(|_, old| old.sent || old.source != source);
+        if r.each.is_some() {
+            // A list is scheduled anew as a whole: items no longer in it lose their reminders.
+            self.st.reminders.retain(|_, old| old.sent || old.source != source);
+        }
         let items: Vec<Option<Value>> = if r.each.is_some() {
             match self.eval(&format!("{p}.each")).try_iter() {
                 Ok(it) => it.map(Some).collect(),

@@ -77,6 +77,9 @@ pub struct Step {
     /// Change the day before this step.
     #[serde(default)]
     pub today: Option<String>,
+    /// Ids of the reminders that must be waiting to be sent afterwards (exactly these).
+    #[serde(default)]
+    pub reminders: Option<Vec<String>>,
 }
 
 /// A string or a list of strings.
@@ -191,6 +194,14 @@ pub fn replay(lib: &Library, path: &Path, text: &str) -> Result<(usize, UserStat
                     state.node.as_deref().unwrap_or("(none)")
                 ),
             ));
+        }
+        if let Some(want) = &st.reminders {
+            let mut want = want.clone();
+            want.sort();
+            let got: Vec<String> = state.reminders.iter().filter(|(_, r)| !r.sent).map(|(id, _)| id.clone()).collect();
+            if got != want {
+                return Err(fail(line, format!("expected reminders {want:?} to be waiting, but they are {got:?}")));
+            }
         }
         for (k, want) in &st.vars {
             let got = get_path(&state.vars, k).cloned().unwrap_or(Var::Null);
