@@ -32,6 +32,15 @@ pub enum AppError {
     Encode { user: UserId, detail: String },
 }
 
+/// What became of an event with an id.
+#[derive(Debug)]
+pub enum Delivery {
+    /// Applied for the first time (and persisted).
+    Applied(Output),
+    /// Applied before; nothing changed. The output shows the current step again.
+    Repeated(Output),
+}
+
 /// The engine with its storage and the loaded guides.
 pub struct App {
     library: RwLock<Arc<Library>>,
@@ -82,7 +91,11 @@ impl App {
         match self.store.load(user)? {
             None => Ok(UserState::default()),
             Some(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| AppError::Corrupt { user, detail: e.to_string() })
+                serde_json::from_slice(&bytes).map_err(|e| AppError::Corrupt {
+                    user,
+                    // Where, not what: the record holds what the user typed.
+                    detail: format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()),
+                })
             }
         }
     }
@@ -118,20 +131,17 @@ impl App {
         })
     }
 
-    /// Like [`App::handle`] for an event with an id (a Telegram update id): an event whose
-    /// id was already applied to this user is skipped (`None`). The id is saved in the same
-    /// write as the state it changed, so a crash can neither lose the event nor apply it twice.
-    pub fn handle_once(
-        &self,
-        user: UserId,
-        event_id: i64,
-        event: &Event,
-        ctx: &Ctx,
-    ) -> Result<Option<Output>, AppError> {
+    /// Like [`App::handle`] for an event with an id (a Telegram update id). The id is saved
+    /// in the same write as the state it changed, so a crash can neither lose the event nor
+    /// apply it twice. An event whose id was already applied changes nothing; the user is
+    /// shown where they are, since the reply to the first delivery may have been lost in the
+    /// crash that caused the second.
+    pub fn handle_once(&self, user: UserId, event_id: i64, event: &Event, ctx: &Ctx) -> Result<Delivery, AppError> {
         self.with_user(user, || {
             let state = self.state(user)?;
             if state.applied.contains(&event_id) {
-                return Ok(None);
+                let (_, out) = step(&self.library(), &state, &Event::Refresh, ctx);
+                return Ok(Delivery::Repeated(out));
             }
             let library = self.library();
             let (mut next, out) = step(&library, &state, event, ctx);
@@ -143,7 +153,7 @@ impl App {
                 next.applied.drain(..extra);
                 self.save(user, &state, &next)?;
             }
-            Ok(Some(out))
+            Ok(Delivery::Applied(out))
         })
     }
 
@@ -164,7 +174,7 @@ impl App {
             }
             let mut next = state.clone();
             for (id, _) in &due {
-                if let Some(r) = next.reminders.get_mut(id) {
+                if let Some(r) = Arc::make_mut(&mut next.reminders).get_mut(id) {
                     r.sent = true;
                 }
             }
@@ -195,6 +205,11 @@ impl App {
         if old.reminders == new.reminders && old.guide == new.guide && old.lang == new.lang {
             return Ok(());
         }
+        self.index_reminders(user, new)
+    }
+
+    /// Makes the store's reminder index for `user` hold exactly what `state` wants sent.
+    fn index_reminders(&self, user: UserId, new: &UserState) -> Result<(), AppError> {
         let wanted: Vec<(i64, &String)> = new
             .reminders
             .iter()
@@ -267,6 +282,23 @@ pub fn ctx_at(now: jiff::Timestamp, zone: &TimeZone, first_name: Option<String>,
 }
 
 impl App {
+    /// Rebuilds the reminder index from every user's state. The state and its index entry
+    /// are two writes; run at start-up so that one lost between them (a crash) comes back.
+    /// Returns how many users were looked at.
+    pub fn rebuild_reminder_index(&self) -> Result<usize, AppError> {
+        let users = self.store.users()?;
+        for &user in &users {
+            self.with_user(user, || match self.state(user) {
+                Ok(state) => self.index_reminders(user, &state),
+                Err(e) => {
+                    tracing::warn!(user, "reminders of this user not indexed: {e}");
+                    Ok(())
+                }
+            })?;
+        }
+        Ok(users.len())
+    }
+
     /// Every user's state (records that cannot be read are skipped and counted in the log).
     pub fn all_states(&self) -> Result<Vec<UserState>, AppError> {
         let mut out = Vec::new();
@@ -304,15 +336,32 @@ mod tests {
     #[test]
     fn an_event_id_is_applied_once_and_saved_with_the_state() {
         let app = app();
-        assert!(app.handle_once(1, 10, &Event::Start, &ctx()).expect("start").is_some());
+        assert!(matches!(app.handle_once(1, 10, &Event::Start, &ctx()).expect("start"), Delivery::Applied(_)));
         let first = app.handle_once(1, 11, &Event::Text("300".into()), &ctx()).expect("answer");
-        assert!(first.is_some());
+        assert!(matches!(first, Delivery::Applied(_)));
         assert_eq!(app.state(1).expect("state").node.as_deref(), Some("b"));
         // Delivered again: skipped, and the state is as it was.
         let before = app.state(1).expect("state");
-        assert!(app.handle_once(1, 11, &Event::Text("300".into()), &ctx()).expect("again").is_none());
+        match app.handle_once(1, 11, &Event::Text("300".into()), &ctx()).expect("again") {
+            Delivery::Repeated(out) => assert_eq!(out.messages[0].text, "Done", "the current step is shown again"),
+            Delivery::Applied(_) => panic!("applied twice"),
+        }
         assert_eq!(app.state(1).expect("state"), before);
         assert!(before.applied.contains(&11));
+    }
+
+    #[test]
+    fn a_lost_reminder_index_entry_is_rebuilt() {
+        let text = "guide: g\nlang: en\ntitle: G\nstart: a\nnodes:\n  a:\n    say: Hi\n    remind:\n      - { id: r, on: '\"2027-01-02\"', say: Pay }\n    end: true\n";
+        let store = Arc::new(MemoryStore::default());
+        let app = App::new(load_library(&[("g.en.yaml".into(), text.into())]).expect("loads"), store.clone());
+        app.handle(3, &Event::Start, &ctx()).expect("start");
+        let entries = store.reminders_of(3).expect("index");
+        assert_eq!(entries.len(), 1);
+        // As if the process died between saving the state and writing its index entry.
+        store.remove_reminder(&entries[0]).expect("remove");
+        assert_eq!(app.rebuild_reminder_index().expect("rebuild"), 1);
+        assert_eq!(store.reminders_of(3).expect("index"), entries);
     }
 
     #[test]

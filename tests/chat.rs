@@ -173,3 +173,17 @@ fn due_reminders_are_shown_when_chat_starts_and_only_once() {
     let third = t.run(&["chat"], "");
     assert!(!stdout(&third).contains("⏰"), "sent once: {}", stdout(&third));
 }
+
+#[test]
+fn a_number_typed_for_a_number_question_is_an_answer() {
+    let t = Test::new();
+    t.write(
+        "dialogues/savings.en.yaml",
+        "guide: savings\nlang: en\ntitle: N\nstart: a\nnodes:\n  a:\n    say: Pick\n    choices:\n      - { label: One, goto: n }\n      - { label: Two, goto: n }\n  n:\n    say: How many months?\n    ask: { save: months, type: number }\n    goto: z\n  z:\n    say: 'Months: {{ months }}'\n    end: true\n",
+    );
+    // "2" answers the number question; it must not press the old "Two" button.
+    let o = t.run(&["chat"], "1\n2\n");
+    let out = stdout(&o);
+    assert!(!out.contains("earlier step"), "{out}");
+    assert!(out.contains("Months: 2"), "{out}");
+}

@@ -28,6 +28,15 @@ pub fn load_dir(dir: &Path) -> Reloaded {
         .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
         .collect();
     paths.sort();
+    if paths.is_empty() {
+        // Mid-copy, or a mistake: an empty library would leave every user without a guide.
+        return Err(vec![Diagnostic {
+            file: dir.to_path_buf(),
+            line: 1,
+            col: 1,
+            message: "has no dialogue files (*.yaml); the guides loaded before keep serving".into(),
+        }]);
+    }
     for p in paths {
         match std::fs::read_to_string(&p) {
             Ok(text) => files.push((p, text)),
@@ -116,6 +125,10 @@ mod tests {
         assert_eq!(app.library().guides().len(), 1, "old library still serving");
         std::fs::write(dir.path().join("w.en.yaml"), GOOD.replace("one", "three")).expect("write");
         assert_eq!(reload(&app, dir.path()), Ok(1));
+        std::fs::remove_file(dir.path().join("w.en.yaml")).expect("remove");
+        let err = reload(&app, dir.path()).expect_err("an empty folder is refused");
+        assert!(err[0].message.starts_with("has no dialogue files"), "{err:?}");
+        assert_eq!(app.library().guides().len(), 1, "still serving");
         assert_eq!(app.library().guides()[0].file.nodes["a"].say.as_deref(), Some("three"));
     }
 }

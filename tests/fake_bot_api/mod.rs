@@ -252,12 +252,14 @@ impl FakeBotApi {
         let limit = body["limit"].as_u64().map_or(100, |l| l as usize);
         let timeout = Duration::from_secs(body["timeout"].as_u64().unwrap_or(0));
         let deadline = Instant::now() + timeout;
+        // The offset confirms earlier updates when the request is made, as Telegram does;
+        // a long poll its client has abandoned must not go on dropping later arrivals.
+        if offset > 0 {
+            self.lock().updates.retain(|u| update_id(u) >= offset);
+        }
         loop {
             {
-                let mut inner = self.lock();
-                if offset > 0 {
-                    inner.updates.retain(|u| update_id(u) >= offset);
-                }
+                let inner = self.lock();
                 let ready: Vec<Value> = inner.updates.iter().take(limit).cloned().collect();
                 if !ready.is_empty() || Instant::now() >= deadline {
                     return (200, json!({ "ok": true, "result": ready }));

@@ -141,6 +141,12 @@ where
     let me = connect(&outbox).await?;
     tracing::info!(bot = me.user.username.as_deref().unwrap_or_default(), "connected to Telegram");
     menu::set_menus(&outbox, &app.library()).await;
+    let indexing = Arc::clone(&app);
+    match tokio::task::spawn_blocking(move || indexing.rebuild_reminder_index()).await {
+        Ok(Ok(users)) => tracing::info!(users, "reminder index checked"),
+        Ok(Err(err)) => tracing::error!(error = %err, "could not check the reminder index"),
+        Err(_) => tracing::error!("checking the reminder index stopped"),
+    }
 
     let admin = Arc::new(admin::Admin::new(settings.admins.clone(), settings.dialogues.clone()));
     let _watch = match &settings.dialogues {

@@ -37,7 +37,7 @@ use super::menu::MenuCommand;
 use super::notices::{Notice, notice};
 use super::outbox::Outbox;
 use crate::adapters::store::UserId;
-use crate::app::{App, Clock, ctx_at};
+use crate::app::{App, Clock, Delivery, ctx_at};
 use crate::domain::engine::{Event, Press};
 
 /// What endpoints return; errors reach the dispatcher's logging error handler.
@@ -268,10 +268,10 @@ async fn apply_and_show(turn: Turn, deps: Deps) -> HandlerResult {
     let id = i64::from(turn_update);
     let handled = tokio::task::spawn_blocking(move || app.handle_once(user, id, &event, &ctx)).await;
     let out = match handled {
-        Ok(Ok(Some(out))) => out,
-        Ok(Ok(None)) => {
-            tracing::info!(update = id, "update delivered before; skipped");
-            return Ok(());
+        Ok(Ok(Delivery::Applied(out))) => out,
+        Ok(Ok(Delivery::Repeated(out))) => {
+            tracing::info!(update = id, "update delivered before; showing the current step again");
+            out
         }
         Ok(Err(err)) => {
             tracing::error!(user, error = %err, "the update could not be applied");

@@ -61,12 +61,9 @@ impl Chat<'_> {
         for p in &output.problems {
             eprintln!("warning: {p}");
         }
-        if let Some(m) = output.last_keyboard().cloned() {
-            *keyboard = Some(m);
-        }
-        if output.erase {
-            *keyboard = None;
-        }
+        // Only the buttons on screen now can be pressed by number; with none, a number is
+        // typed text (an answer), which the engine reads itself.
+        *keyboard = output.last_keyboard().cloned();
         write!(out, "{}", self.render(&output)).map_err(ChatError::Io)?;
         out.flush().map_err(ChatError::Io)
     }

@@ -29,9 +29,11 @@ pub fn check_guide(g: &Guide) -> Vec<Diagnostic> {
     c.stages();
     c.nodes();
     c.variables();
+    c.reminders();
     // With a link broken, "unreachable" and "trapped" only echo it: report them once links are fixed.
     if !c.out.iter().any(|d| d.message.contains("which does not exist") || d.message.contains("which is not a node")) {
         c.reachability();
+        c.loops_without_a_question();
     }
     c.out
 }
@@ -341,6 +343,70 @@ impl Checker<'_> {
                         &format!("nodes.{id}.append.from"),
                         format!("`append` takes `{}`, which no node saves, sets or computes", a.from),
                     );
+                }
+            }
+        }
+    }
+
+    /// The guide's reminder settings must name a real time zone and hour.
+    fn reminders(&mut self) {
+        let Some(r) = &self.g.file.reminders else { return };
+        if let Some(zone) = &r.time_zone
+            && jiff::tz::TimeZone::get(zone).is_err()
+        {
+            self.err(
+                "reminders.time_zone",
+                format!("`{zone}` is not a time zone; use a name like Asia/Shanghai (reminders would never be sent)"),
+            );
+        }
+        if let Some(hour) = r.hour
+            && hour > 23
+        {
+            self.err("reminders.hour", format!("`hour: {hour}` is not an hour of the day; use 0 to 23"));
+        }
+    }
+
+    /// Nodes that move on by themselves (messages and branches) must not form a loop:
+    /// a user who enters one would never get a question.
+    fn loops_without_a_question(&mut self) {
+        let nodes = &self.g.file.nodes;
+        let auto: HashMap<&str, Vec<String>> = nodes
+            .iter()
+            .filter(|(_, n)| !n.is_interactive() && !n.end)
+            .map(|(id, n)| (id.as_str(), links(id, n).into_iter().map(|(_, t)| t).collect()))
+            .collect();
+        // Depth-first search; a link back to a node on the current path closes a loop.
+        let mut done: HashSet<&str> = HashSet::new();
+        let mut reported: HashSet<&str> = HashSet::new();
+        for start in nodes.keys().map(String::as_str).filter(|id| auto.contains_key(id)) {
+            let mut path: Vec<&str> = Vec::new();
+            let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
+            while let Some((id, next)) = stack.pop() {
+                if next == 0 {
+                    if done.contains(id) {
+                        continue;
+                    }
+                    path.push(id);
+                }
+                let targets = &auto[id];
+                if let Some(t) = targets.get(next) {
+                    stack.push((id, next + 1));
+                    let Some((t, _)) = auto.get_key_value(t.as_str()) else { continue };
+                    if let Some(pos) = path.iter().position(|p| p == t) {
+                        let cycle = &path[pos..];
+                        if cycle.iter().all(|c| reported.insert(c)) {
+                            let names: Vec<String> = cycle.iter().chain([t]).map(|c| format!("`{c}`")).collect();
+                            self.err_key(
+                                &format!("nodes.{t}"),
+                                format!("{} loop without a question: a user who gets here never gets to answer; put a question in the loop or change a `goto`", names.join(" → ")),
+                            );
+                        }
+                    } else if !done.contains(t) {
+                        stack.push((t, 0));
+                    }
+                } else {
+                    path.pop();
+                    done.insert(id);
                 }
             }
         }
@@ -717,6 +783,32 @@ nodes:
         let text = BASE.replace("    goto: b\n  b:", "    choices:\n      - label: x\n    goto: b\n  b:");
         let d = diags(&text);
         assert!(d.iter().any(|d| d.line == 9 && d.message.starts_with("node `a` has choices and ask")), "{d:#?}");
+    }
+
+    #[test]
+    fn a_loop_of_messages_and_branches_is_reported() {
+        let text = BASE.replace(
+            "    goto: b\n  b:",
+            "    goto: c\n  c:\n    branch:\n      - when: debt > 0\n        goto: d\n      - goto: b\n  d:\n    say: looping\n    goto: c\n  b:",
+        );
+        let d = only(&text);
+        assert_eq!(d.line, 16);
+        assert_eq!(
+            d.message,
+            "`c` → `d` → `c` loop without a question: a user who gets here never gets to answer; put a question in the loop or change a `goto`"
+        );
+    }
+
+    #[test]
+    fn a_bad_time_zone_is_reported() {
+        let d = only(&BASE.replace("start: a\n", "start: a\nreminders: { time_zone: Asia/Shangai, hour: 23 }\n"));
+        assert_eq!(
+            d.message,
+            "`Asia/Shangai` is not a time zone; use a name like Asia/Shanghai (reminders would never be sent)"
+        );
+        let d = diags(&BASE.replace("start: a\n", "start: a\nreminders: { hour: 24 }\n"));
+        assert_eq!(d[0].message, "`hour: 24` is not an hour of the day; use 0 to 23");
+        assert_eq!(d[0].line, 5);
     }
 
     #[test]

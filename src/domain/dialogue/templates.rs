@@ -2,6 +2,9 @@
 //! file, every template and expression compiled once when the file is loaded,
 //! and the built-in filters and functions authors may use.
 //!
+//! Error messages from the built-ins never quote the values they were given: they
+//! end up in logs, and the values may be what a user typed.
+//!
 //! Expressions are stored as one-line templates `{% set result = (EXPR) %}` and
 //! read back from the template's state: that keeps the value's type (a number
 //! stays a number) while letting the environment own every compiled piece.
@@ -117,16 +120,23 @@ impl Templates {
 }
 
 fn parse_iso(s: &str) -> Result<Date, Error> {
-    s.trim()
-        .parse::<Date>()
-        .map_err(|_| Error::new(ErrorKind::InvalidOperation, format!("`{s}` is not a date like 2026-12-15")))
+    s.trim().parse::<Date>().map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            "a value that is not a date like 2026-12-15 was given where a date is needed".to_owned(),
+        )
+    })
 }
 
 /// A number, or a money text, as an exact decimal.
 fn decimal_of(v: &Value) -> Result<Decimal, Error> {
     if let Some(s) = v.as_str() {
-        return parse_money(s)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("`{s}` is not an amount")));
+        return parse_money(s).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                "a text that is not an amount was given where an amount is needed".to_owned(),
+            )
+        });
     }
     Var::from_value(v)
         .as_decimal()

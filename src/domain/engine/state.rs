@@ -34,8 +34,8 @@ pub struct UserState {
     pub seq: u32,
     pub finished: bool,
     pub first_name: String,
-    /// Reminder id → reminder.
-    pub reminders: BTreeMap<String, Reminder>,
+    /// Reminder id → reminder. Shared with the history's snapshots until changed.
+    pub reminders: Arc<BTreeMap<String, Reminder>>,
     /// Stages the user has reached (for statistics).
     pub reached: BTreeSet<String>,
     /// Ids of the latest events applied (front ends' update ids), so that one delivered
@@ -51,10 +51,12 @@ pub struct Frame {
     pub stage: Option<String>,
     pub vars: Arc<Vars>,
     pub answers: Arc<BTreeMap<String, String>>,
+    /// Reminders as they were: `/back` takes back what later steps scheduled.
+    pub reminders: Arc<BTreeMap<String, Reminder>>,
 }
 
 /// What the next typed text or button means, when it is not an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Pending {
     /// The next text is a note.
     Note,
@@ -62,6 +64,8 @@ pub enum Pending {
     ConfirmDelete,
     /// Waiting for yes/no before starting over.
     ConfirmRestart,
+    /// Waiting for yes/no before leaving this guide's answers for another guide.
+    ConfirmSwitch(String),
 }
 
 /// A note the user wrote.

@@ -113,13 +113,31 @@ impl<'a> Run<'a> {
         if let Some(id) = self.st.guide.clone() {
             self.guide = self.lib.pick(&id, self.st.lang.as_deref());
             if self.guide.is_none() {
-                // The guide was removed: keep the notes, forget the rest.
-                self.st = UserState {
-                    notes: std::mem::take(&mut self.st.notes),
-                    first_name: std::mem::take(&mut self.st.first_name),
-                    seq: self.st.seq + 1,
-                    ..UserState::default()
-                };
+                // The guide is not loaded (being replaced, or renamed). Everything the user
+                // entered stays as it is until it comes back; only what needs no guide works.
+                match event {
+                    Event::Command(c @ (Command::Notes | Command::Note(Some(_)) | Command::Delete | Command::Help)) => {
+                        self.command(c)
+                    }
+                    Event::Text(t)
+                        if matches!(
+                            Command::parse(t),
+                            Some(Command::Notes | Command::Delete | Command::Help | Command::Note(Some(_)))
+                        ) =>
+                    {
+                        if let Some(c) = Command::parse(t) {
+                            self.command(&c);
+                        }
+                    }
+                    Event::Press(p)
+                        if matches!(p.action, Action::Yes | Action::No)
+                            && self.st.pending == Some(Pending::ConfirmDelete) =>
+                    {
+                        self.press(*p)
+                    }
+                    _ => self.out.say(self.t(Ui::GuideUnavailable)),
+                }
+                return;
             }
         }
         if self.recover_stale_node() && !matches!(event, Event::Command(_)) {
@@ -341,7 +359,7 @@ impl<'a> Run<'a> {
         let source = format!("{id}/{i}");
         if r.each.is_some() {
             // A list is scheduled anew as a whole: items no longer in it lose their reminders.
-            self.st.reminders.retain(|_, old| old.sent || old.source != source);
+            Arc::make_mut(&mut self.st.reminders).retain(|_, old| old.sent || old.source != source);
         }
         let items: Vec<Option<Value>> = if r.each.is_some() {
             match self.eval(&format!("{p}.each")).try_iter() {
@@ -360,7 +378,7 @@ impl<'a> Run<'a> {
             let rid = markup::to_plain(&self.render_in(&format!("{p}.id"), &ctx));
             if r.when.is_some() && !self.eval_in(&format!("{p}.when"), &ctx).is_true() {
                 if self.st.reminders.get(&rid).is_some_and(|old| !old.sent) {
-                    self.st.reminders.remove(&rid);
+                    Arc::make_mut(&mut self.st.reminders).remove(&rid);
                 }
                 continue;
             }
@@ -373,7 +391,7 @@ impl<'a> Run<'a> {
             let days = i64::from(r.days_before.unwrap_or(default_days));
             let send_on = about.checked_sub(jiff::Span::new().days(days)).unwrap_or(about);
             let sent = self.st.reminders.get(&rid).is_some_and(|old| old.sent && old.about == about.to_string());
-            self.st.reminders.insert(
+            Arc::make_mut(&mut self.st.reminders).insert(
                 rid,
                 Reminder { send_on: send_on.to_string(), about: about.to_string(), text, sent, source: source.clone() },
             );
@@ -391,6 +409,7 @@ impl<'a> Run<'a> {
             stage: self.st.stage.clone(),
             vars: self.st.vars.clone(),
             answers: self.st.answers.clone(),
+            reminders: self.st.reminders.clone(),
         });
         if self.st.history.len() > HISTORY_LIMIT {
             let extra = self.st.history.len() - HISTORY_LIMIT;
@@ -546,10 +565,21 @@ impl<'a> Run<'a> {
 
     fn begin(&mut self) {
         let Some(g) = self.guide else { return };
+        if self.st.seq == 0 {
+            // A fresh (or erased) user: start counting from the clock, so that buttons from
+            // an erased earlier life can never match this one's.
+            let t = self.ctx.now;
+            let days = t.date().since(jiff::civil::date(2000, 1, 1)).map(|s| s.get_days()).unwrap_or(0);
+            let secs = i64::from(days) * 86_400
+                + i64::from(t.hour()) * 3600
+                + i64::from(t.minute()) * 60
+                + i64::from(t.second());
+            self.st.seq = (secs.rem_euclid(1 << 30)) as u32;
+        }
         self.st.vars = Arc::default();
         self.st.answers = Arc::default();
         self.st.history.clear();
-        self.st.reminders.clear();
+        self.st.reminders = Arc::default();
         self.st.pending = None;
         self.st.finished = false;
         self.st.node = None;
@@ -576,6 +606,18 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Goes to guide `id`: resumes it when it is the current one, asks first when leaving
+    /// another guide's answers behind.
+    fn switch_guide(&mut self, id: &str) {
+        if self.st.guide.as_deref() == Some(id) {
+            return self.start();
+        }
+        if self.st.answers.is_empty() {
+            return self.select_guide(id);
+        }
+        self.confirm(Pending::ConfirmSwitch(id.to_owned()), Ui::ConfirmSwitch);
+    }
+
     fn select_guide(&mut self, id: &str) {
         let hint = self.st.lang.clone().or(self.ctx.lang_hint.clone());
         self.guide = self.lib.pick(id, hint.as_deref());
@@ -595,7 +637,9 @@ impl<'a> Run<'a> {
         if let (None, Command::Note(Some(text))) = (self.guide, c) {
             // Keep a note written before any guide was chosen, then begin.
             self.add_note(text);
-            self.choose_guide();
+            if self.st.guide.is_none() {
+                self.choose_guide();
+            }
             return;
         }
         if self.guide.is_none()
@@ -620,13 +664,7 @@ impl<'a> Run<'a> {
             Command::Review => self.review(),
             Command::Help => self.out.say(self.t(Ui::Help)),
             Command::Lang(arg) => self.choose_lang(arg.as_deref()),
-            Command::Guides(Some(id)) if self.lib.guide_ids().contains(&id.as_str()) => {
-                if self.st.guide.as_deref() == Some(id) {
-                    self.start();
-                } else {
-                    self.select_guide(id);
-                }
-            }
+            Command::Guides(Some(id)) if self.lib.guide_ids().contains(&id.as_str()) => self.switch_guide(id),
             Command::Guides(_) => {
                 if self.lib.guide_ids().len() > 1 {
                     self.choose_guide();
@@ -639,12 +677,14 @@ impl<'a> Run<'a> {
     }
 
     fn confirm(&mut self, what: Pending, prompt: Ui) {
+        // The buttons name the question they answer, so a Yes kept from an earlier
+        // question can never confirm this one.
+        let question = confirm_key(&what);
         self.st.pending = Some(what);
         self.st.seq = self.st.seq.wrapping_add(1);
-        let node = self.st.node.clone().unwrap_or_default();
         let buttons = vec![vec![
-            self.button(&node, self.t(Ui::Yes), Action::Yes),
-            self.button(&node, self.t(Ui::No), Action::No),
+            self.button(&question, self.t(Ui::Yes), Action::Yes),
+            self.button(&question, self.t(Ui::No), Action::No),
         ]];
         self.out.messages.push(Message { text: self.t(prompt).to_owned(), buttons, typed: false });
     }
@@ -666,6 +706,11 @@ impl<'a> Run<'a> {
     fn settle(&mut self, yes: bool) {
         let Some(p) = self.st.pending.take() else { return self.show_current() };
         match (p, yes) {
+            (Pending::ConfirmSwitch(id), true) => self.select_guide(&id),
+            (Pending::ConfirmSwitch(_), false) => {
+                self.out.say(self.t(Ui::RestartKept));
+                self.show_current();
+            }
             (Pending::ConfirmDelete, true) => {
                 let lang = self.lang().to_owned();
                 self.st = UserState::default();
@@ -700,6 +745,12 @@ impl<'a> Run<'a> {
         self.st.stage = f.stage;
         self.st.vars = f.vars;
         self.st.answers = f.answers;
+        // Reminders scheduled after that question are taken back; those already sent stay sent.
+        let mut reminders = (*f.reminders).clone();
+        for (id, r) in self.st.reminders.iter().filter(|(_, r)| r.sent) {
+            reminders.insert(id.clone(), r.clone());
+        }
+        self.st.reminders = Arc::new(reminders);
         self.st.seq = self.st.seq.wrapping_add(1);
         self.st.finished = false;
         self.changed();
@@ -708,11 +759,16 @@ impl<'a> Run<'a> {
     }
 
     fn add_note(&mut self, text: &str) {
-        let text: String = text.trim().chars().take(TEXT_LIMIT).collect();
+        let text = text.trim();
         if text.is_empty() {
             self.out.say(self.t(Ui::NoteEmpty));
             return;
         }
+        if text.chars().count() > TEXT_LIMIT {
+            self.out.say(format!("{}: {TEXT_LIMIT}.", self.t(Ui::TooLong)));
+            return;
+        }
+        let text = text.to_owned();
         self.st.notes.push(Note {
             at: self.ctx.now.strftime("%Y-%m-%d %H:%M").to_string(),
             text,
@@ -804,6 +860,18 @@ impl<'a> Run<'a> {
     /// Questions answered so far, by stage then file order.
     fn answered_nodes(&self) -> Vec<String> {
         let Some(g) = self.guide else { return Vec::new() };
+        // Questions that fill a record later appended to a list (a contact-log entry) are
+        // left out: changing one would replay the append and log the entry twice.
+        let records: Vec<&str> =
+            g.file.nodes.values().filter_map(|n| n.append.as_ref()).map(|a| root_of(&a.from)).collect();
+        let fills_record = |n: &Node| {
+            n.ask.as_ref().is_some_and(|a| records.contains(&root_of(&a.save)))
+                || n.choices
+                    .iter()
+                    .flatten()
+                    .flat_map(|c| c.set.keys().chain(c.compute.keys()))
+                    .any(|k| records.contains(&root_of(k)))
+        };
         // A node without a stage sorts with the staged node before it in the file.
         let mut stage = 0;
         let mut ids: Vec<(usize, usize, String)> = Vec::new();
@@ -811,7 +879,7 @@ impl<'a> Run<'a> {
             if let Some(i) = n.stage.as_deref().and_then(|s| g.stage_index(s)) {
                 stage = i;
             }
-            if records_answer(n) && self.st.answers.contains_key(id) {
+            if records_answer(n) && !fills_record(n) && self.st.answers.contains_key(id) {
                 ids.push((stage, pos, id.clone()));
             }
         }
@@ -944,16 +1012,14 @@ impl<'a> Run<'a> {
             return self.stale();
         }
         match p.action {
-            Action::Yes | Action::No => {
-                if self.st.pending.is_none() {
-                    return self.stale();
-                }
-                self.settle(p.action == Action::Yes);
-            }
+            Action::Yes | Action::No => match &self.st.pending {
+                Some(pending) if node_hash(&confirm_key(pending)) == p.node => self.settle(p.action == Action::Yes),
+                _ => self.stale(),
+            },
             Action::Guide(i) => {
                 let ids: Vec<String> = self.lib.guide_ids().into_iter().map(str::to_owned).collect();
                 match ids.get(usize::from(i)) {
-                    Some(id) => self.select_guide(id),
+                    Some(id) => self.switch_guide(id),
                     None => self.stale(),
                 }
             }
@@ -984,9 +1050,10 @@ impl<'a> Run<'a> {
 
     fn stale(&mut self) {
         self.out.say(self.t(Ui::Stale));
-        match self.st.pending {
-            Some(Pending::ConfirmDelete) => self.confirm(Pending::ConfirmDelete, Ui::ConfirmDelete),
-            Some(Pending::ConfirmRestart) => self.confirm(Pending::ConfirmRestart, Ui::ConfirmRestart),
+        match self.st.pending.clone() {
+            Some(p @ Pending::ConfirmDelete) => self.confirm(p, Ui::ConfirmDelete),
+            Some(p @ Pending::ConfirmRestart) => self.confirm(p, Ui::ConfirmRestart),
+            Some(p @ Pending::ConfirmSwitch(_)) => self.confirm(p, Ui::ConfirmSwitch),
             _ => self.show_current(),
         }
     }
@@ -1081,7 +1148,7 @@ impl<'a> Run<'a> {
 
     fn text(&mut self, raw: &str) {
         let text = raw.trim();
-        match self.st.pending {
+        match self.st.pending.clone() {
             Some(Pending::Note) => {
                 self.st.pending = None;
                 self.add_note(text);
@@ -1090,11 +1157,15 @@ impl<'a> Run<'a> {
                 }
                 return;
             }
-            Some(p @ (Pending::ConfirmDelete | Pending::ConfirmRestart)) => {
+            Some(p @ (Pending::ConfirmDelete | Pending::ConfirmRestart | Pending::ConfirmSwitch(_))) => {
                 match yes_no(text) {
                     Some(answer) => self.settle(answer),
                     None => {
-                        let prompt = if p == Pending::ConfirmDelete { Ui::ConfirmDelete } else { Ui::ConfirmRestart };
+                        let prompt = match p {
+                            Pending::ConfirmDelete => Ui::ConfirmDelete,
+                            Pending::ConfirmSwitch(_) => Ui::ConfirmSwitch,
+                            _ => Ui::ConfirmRestart,
+                        };
                         self.confirm(p, prompt);
                     }
                 }
@@ -1259,6 +1330,21 @@ fn find_button(msg: &Message, text: &str) -> Option<Action> {
 
 fn normalise(s: &str) -> String {
     s.trim().to_lowercase()
+}
+
+/// The variable a dotted path starts with.
+fn root_of(path: &str) -> &str {
+    path.split('.').next().unwrap_or(path)
+}
+
+/// What a yes/no question's buttons carry in place of a node: which question they answer.
+fn confirm_key(p: &Pending) -> String {
+    match p {
+        Pending::ConfirmDelete => "?delete".into(),
+        Pending::ConfirmRestart => "?restart".into(),
+        Pending::ConfirmSwitch(g) => format!("?switch:{g}"),
+        Pending::Note => "?note".into(),
+    }
 }
 
 fn yes_no(text: &str) -> Option<bool> {

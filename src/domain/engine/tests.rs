@@ -556,3 +556,85 @@ fn old_buttons_after_an_erase_store_nothing() {
     assert_eq!(u.st, UserState::default(), "nothing is re-created");
     assert_eq!(u.text(), "You have not started a guide yet. Send /start.");
 }
+
+#[test]
+fn a_guide_missing_from_the_library_keeps_everything() {
+    let mut u = User::new();
+    u.press("Begin");
+    u.send("3500");
+    let before = u.st.clone();
+    // The folder is being replaced: another guide only, for a moment.
+    u.lib = renamed();
+    u.send("2026-10-01");
+    assert_eq!(
+        u.text(),
+        "This guide is being updated and is not available right now. Everything you entered is kept; please try again in a little while."
+    );
+    assert_eq!(u.st, before);
+    u.send("/note still here");
+    assert_eq!(u.st.notes.len(), 1, "notes work without the guide");
+    u.lib = lib_of(GUIDE);
+    u.send("2026-10-01");
+    assert_eq!(u.node(), "months_q", "back where they were once it returns");
+}
+
+/// The same guide under another id, as if its file had been renamed.
+fn renamed() -> Library {
+    let text = GUIDE.replace("guide: t\n", "guide: other\n");
+    load_library(&[(PathBuf::from("other.en.yaml"), text)]).expect("loads")
+}
+
+const TWO: &str = "guide: b\nlang: en\ntitle: Bee\nstart: x\nnodes:\n  x:\n    say: In b\n    ask: { save: n, type: number }\n    goto: y\n  y:\n    say: Done b\n    end: true\n";
+
+fn two_guides() -> Library {
+    load_library(&[(PathBuf::from("t.en.yaml"), GUIDE.to_owned()), (PathBuf::from("b.en.yaml"), TWO.to_owned())])
+        .expect("loads")
+}
+
+#[test]
+fn choosing_the_current_guide_resumes_and_another_asks_first() {
+    let mut u = User { lib: two_guides(), st: UserState::default(), last: Output::default() };
+    u.ev(Event::Start);
+    u.press("Test guide");
+    u.press("Begin");
+    u.send("3500");
+    u.send("/guides");
+    u.press("Test guide");
+    assert_eq!(u.node(), "due_q", "resumed, nothing cleared");
+    assert_eq!(u.var("debt"), "3500");
+    u.send("/guides");
+    u.press("Bee");
+    assert!(u.text().contains("Switch to that guide?"), "{}", u.text());
+    u.press("No");
+    assert_eq!(u.var("debt"), "3500");
+    u.send("/guides");
+    u.press("Bee");
+    u.press("Yes");
+    assert_eq!(u.node(), "x");
+}
+
+#[test]
+fn a_yes_kept_from_another_question_confirms_nothing() {
+    let mut u = User::new();
+    u.press("Begin");
+    u.send("3500");
+    u.send("/restart");
+    let old_yes = u.buttons().into_iter().find(|b| b.label == "Yes").expect("yes").press;
+    u.press("No");
+    u.send("/delete");
+    // Forge the old restart "Yes" onto the delete question's step.
+    let forged = Press { seq: u.st.seq, ..old_yes };
+    u.ev(Event::Press(forged));
+    assert!(!u.last.erase, "a restart's Yes does not erase");
+    assert!(u.text().starts_with("That button belongs to an earlier step."));
+}
+
+#[test]
+fn back_takes_back_reminders_scheduled_after_that_question() {
+    let mut u = User::with(REMIND);
+    u.send("3");
+    assert_eq!(u.st.reminders.len(), 3);
+    u.send("/back");
+    assert_eq!(u.node(), "months");
+    assert!(u.st.reminders.is_empty(), "{:?}", u.st.reminders.keys().collect::<Vec<_>>());
+}

@@ -58,6 +58,8 @@ pub enum Ui {
     Answers,
     Checklists,
     Answered,
+    GuideUnavailable,
+    ConfirmSwitch,
 }
 
 /// The sentence `key` in `lang` (English when the language is unknown).
@@ -125,6 +127,10 @@ fn en(key: Ui) -> &'static str {
         Answers => "Answers",
         Checklists => "Checklists",
         Answered => "Your answer",
+        GuideUnavailable => {
+            "This guide is being updated and is not available right now. Everything you entered is kept; please try again in a little while."
+        }
+        ConfirmSwitch => "Switch to that guide? The answers you gave in this guide will be cleared; your notes stay.",
     }
 }
 
@@ -186,5 +192,7 @@ fn zh(key: Ui) -> &'static str {
         Answers => "回答",
         Checklists => "清单",
         Answered => "你的回答",
+        GuideUnavailable => "这份指南正在更新，暂时用不了。你输入的内容都还在，请稍后再试。",
+        ConfirmSwitch => "要换到那份指南吗？这份指南里的回答会清空，笔记会保留。",
     }
 }

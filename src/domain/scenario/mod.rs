@@ -206,13 +206,24 @@ pub fn replay(lib: &Library, path: &Path, text: &str) -> Result<(usize, UserStat
         for (k, want) in &st.vars {
             let got = get_path(&state.vars, k).cloned().unwrap_or(Var::Null);
             let want_var = Var::from_yaml(want);
-            if got.display() != want_var.display() {
+            if !var_matches(&got, &want_var) {
                 let got_s = if got.is_set() { format!("{:?}", got.display()) } else { "unset".into() };
                 return Err(fail(line, format!("expected `{k}` to be {:?}, but it is {got_s}", want_var.display())));
             }
         }
     }
     Ok((sc.steps.len(), state))
+}
+
+/// `null` means unset; a text matches a scalar that reads the same (so `"3500"` or
+/// `2026-02-10` may be written either way); anything else must be equal.
+fn var_matches(got: &Var, want: &Var) -> bool {
+    match (got, want) {
+        (got, Var::Null) => !got.is_set(),
+        (Var::List(_) | Var::Map(_) | Var::Null, Var::Str(_)) => false,
+        (got, Var::Str(s)) => got.display() == *s,
+        (got, want) => got == want,
+    }
 }
 
 fn parse_day(s: &str) -> Option<Date> {
@@ -291,4 +302,29 @@ pub fn run_all(lib: &Library, files: &[(PathBuf, String)]) -> Summary {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn null_means_unset_not_empty() {
+        assert!(var_matches(&Var::Null, &Var::Null));
+        assert!(!var_matches(&Var::Str(String::new()), &Var::Null));
+        assert!(!var_matches(&Var::List(Arc::default()), &Var::Null));
+    }
+
+    #[test]
+    fn text_matches_scalars_that_read_the_same() {
+        assert!(var_matches(&Var::Int(3500), &Var::Str("3500".into())));
+        assert!(var_matches(&Var::Str("2026-02-10".into()), &Var::Str("2026-02-10".into())));
+        assert!(!var_matches(&Var::List(Arc::new(vec![Var::Str("1".into())])), &Var::Str("1".into())));
+        assert!(!var_matches(&Var::Int(1), &Var::Int(2)));
+        assert!(var_matches(
+            &Var::number("2000.01".parse().unwrap()),
+            &Var::from_yaml(&serde_yaml::from_str("2000.01").unwrap())
+        ));
+    }
 }
