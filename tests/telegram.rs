@@ -232,12 +232,17 @@ impl World {
             .await
     }
 
-    /// Starts the guide and walks it with typed answers up to the checklist.
-    async fn walk_to_checklist(&self) -> Call {
+    /// Ann sends /start and presses Begin; returns the amount question.
+    async fn begin(&self) -> Call {
         self.say("/start");
         let welcome = self.sent(WELCOME).await;
         self.press(&welcome, "Begin");
-        self.sent(AMOUNT_Q).await;
+        self.sent(AMOUNT_Q).await
+    }
+
+    /// Starts the guide and walks it with typed answers up to the checklist.
+    async fn walk_to_checklist(&self) -> Call {
+        self.begin().await;
         self.say("3500");
         self.sent(DUE_Q).await;
         self.say("2026-12-15");
@@ -398,10 +403,7 @@ async fn a_choice_press_edits_the_question_then_asks_the_next() {
 async fn a_bad_then_a_good_typed_answer() {
     let world = World::new().await;
     let bot = world.start();
-    world.say("/start");
-    let welcome = world.sent(WELCOME).await;
-    world.press(&welcome, "Begin");
-    world.sent(AMOUNT_Q).await;
+    world.begin().await;
 
     world.say("lots");
     world
@@ -453,10 +455,8 @@ async fn a_checklist_toggle_changes_the_button_in_place() {
 async fn a_stale_button_gets_a_notice_and_the_current_step() {
     let world = World::new().await;
     let bot = world.start();
-    world.say("/start");
+    world.begin().await;
     let welcome = world.sent(WELCOME).await;
-    world.press(&welcome, "Begin");
-    world.sent(AMOUNT_Q).await;
     let edits_before = world.count(|c| c.method.starts_with("editMessage"));
 
     // A button of the question already answered.
@@ -514,10 +514,7 @@ async fn a_sticker_gets_one_line_and_changes_nothing() {
 async fn an_edited_message_is_ignored() {
     let world = World::new().await;
     let bot = world.start();
-    world.say("/start");
-    let welcome = world.sent(WELCOME).await;
-    world.press(&welcome, "Begin");
-    world.sent(AMOUNT_Q).await;
+    world.begin().await;
     let before = bot.app.state(ANN.id).expect("state");
     let messages_before = world.count(|c| c.method == "sendMessage");
 
@@ -643,10 +640,7 @@ async fn export_sends_the_case_file_as_a_document() {
 async fn delete_erases_the_user() {
     let world = World::new().await;
     let bot = world.start();
-    world.say("/start");
-    let welcome = world.sent(WELCOME).await;
-    world.press(&welcome, "Begin");
-    world.sent(AMOUNT_Q).await;
+    world.begin().await;
     world.say("/note private matter");
     world.sent("Note saved.").await;
     assert!(bot.app.store().load(ANN.id).expect("load").is_some());
@@ -706,10 +700,7 @@ async fn a_restart_resumes_and_the_old_buttons_still_work() {
 async fn the_same_update_delivered_twice_is_applied_once() {
     let world = World::new().await;
     let bot = world.start();
-    world.say("/start");
-    let welcome = world.sent(WELCOME).await;
-    world.press(&welcome, "Begin");
-    world.sent(AMOUNT_Q).await;
+    world.begin().await;
 
     // In one batch, as after a crash before the offset was confirmed.
     let answer = fake_bot_api::text(world.update_id(), &ANN, "3500");
@@ -915,10 +906,7 @@ fn say_of(lib: &guidebot::domain::dialogue::Library, node: &str) -> Option<Strin
 async fn a_saved_edit_is_seen_at_the_next_step_without_a_restart() {
     let world = World::new().await;
     let bot = world.start_watching();
-    world.say("/start");
-    let welcome = world.sent(WELCOME).await;
-    world.press(&welcome, "Begin");
-    world.sent(AMOUNT_Q).await;
+    world.begin().await;
 
     std::fs::write(world.guide_path(), GUIDE_EN.replace(AMOUNT_Q, "What is the overdue amount?")).expect("edit");
     bot.until_library("new amount text", |lib| say_of(lib, "amount").as_deref() == Some("What is the overdue amount?"))
@@ -933,10 +921,7 @@ async fn a_saved_edit_is_seen_at_the_next_step_without_a_restart() {
 async fn a_broken_edit_keeps_the_old_guide_and_tells_the_admin_where() {
     let world = World::new().await;
     let bot = world.start_watching();
-    world.say("/start");
-    let welcome = world.sent(WELCOME).await;
-    world.press(&welcome, "Begin");
-    world.sent(AMOUNT_Q).await;
+    world.begin().await;
 
     std::fs::write(world.guide_path(), GUIDE_EN.replace("    goto: due\n", "    goto: duee\n")).expect("broken edit");
     let notice = world.told_admin("not reloaded").await;
@@ -955,10 +940,7 @@ async fn a_broken_edit_keeps_the_old_guide_and_tells_the_admin_where() {
 async fn a_user_on_a_removed_node_moves_to_the_start_of_their_stage() {
     let world = World::new().await;
     let bot = world.start_watching();
-    world.say("/start");
-    let welcome = world.sent(WELCOME).await;
-    world.press(&welcome, "Begin");
-    world.sent(AMOUNT_Q).await;
+    world.begin().await;
     world.say("3500");
     world.sent(DUE_Q).await;
 
