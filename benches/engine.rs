@@ -10,6 +10,10 @@ use guidebot::domain::dialogue::load_library;
 use guidebot::domain::engine::{Ctx, Event, UserState, step};
 use guidebot::domain::scenario::replay;
 
+// The same allocator as the guidebot binary, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn ctx() -> Ctx {
     let today = jiff::civil::date(2026, 11, 28);
     Ctx { today, now: today.at(9, 0, 0, 0), first_name: Some("Li".into()), lang_hint: None }
