@@ -10,7 +10,7 @@ pub mod texts;
 pub use event::{Action, Command, Ctx, Event, Press, node_hash};
 pub use output::{Button, Document, Edit, Message, Output};
 pub use state::{Frame, Note, Pending, Reminder, UserState};
-pub use step::{due_reminders, step};
+pub use step::step;
 
 #[cfg(test)]
 mod tests;

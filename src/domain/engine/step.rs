@@ -12,7 +12,7 @@ use super::event::{Action, Command, Ctx, Event, Press, node_hash};
 use super::output::{Button, Document, Edit, Message, Output};
 use super::state::{Frame, Note, Pending, Reminder, UserState};
 use super::texts::{Ui, ui};
-use crate::domain::dates::{add_months, format_date, parse_date};
+use crate::domain::dates::{format_date, parse_date};
 use crate::domain::dialogue::format::{Ask, AskType, Node};
 use crate::domain::dialogue::{Guide, Library};
 use crate::domain::markup;
@@ -975,7 +975,9 @@ impl<'a> Run<'a> {
     }
 
     fn default_case_body(&mut self) -> String {
-        let Some(g) = self.guide else { return String::new() };
+        if self.guide.is_none() {
+            return String::new();
+        }
         let mut body = String::new();
         let mut last_stage: Option<Option<String>> = None;
         for id in self.answered_nodes() {
@@ -999,7 +1001,6 @@ impl<'a> Run<'a> {
                 body.push_str(&format!("- **{}**: {}\n", markup::escape(&label), markup::escape(&answer)));
             }
         }
-        let _ = g;
         body
     }
 
@@ -1361,20 +1362,4 @@ fn language_name(code: &str) -> String {
         "en" => "English".into(),
         other => other.to_owned(),
     }
-}
-
-/// Reminders whose day has come (`send_on <= today`) and that were not sent yet.
-pub fn due_reminders(state: &UserState, today: jiff::civil::Date) -> Vec<(String, Reminder)> {
-    state
-        .reminders
-        .iter()
-        .filter(|(_, r)| !r.sent && r.send_on.parse::<jiff::civil::Date>().is_ok_and(|d| d <= today))
-        .map(|(id, r)| (id.clone(), r.clone()))
-        .collect()
-}
-
-/// Keeps `add_months` reachable for doc links; used by guides through templates.
-#[allow(dead_code)]
-fn _uses(d: jiff::civil::Date) -> jiff::civil::Date {
-    add_months(d, 0)
 }
