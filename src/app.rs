@@ -10,16 +10,16 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-use crate::adapters::store::{Store, StoreError, UserId};
+use crate::adapters::store::{Change, Queued, Store, StoreError, UserId};
 use crate::domain::dialogue::Library;
-use crate::domain::engine::{Ctx, Event, Output, Reminder, UserState, step};
+use crate::domain::engine::{Ctx, Event, Message, Note, Output, Reminder, UserState, step};
 
 /// Time zone used when a guide names none.
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
-/// Event ids remembered per user: far more than can be in flight for one person.
-const APPLIED_KEPT: usize = 64;
 /// Hour of day reminders go out at when a guide names none.
 pub const DEFAULT_REMINDER_HOUR: u8 = 9;
+/// Users whose state is kept in memory between their events.
+const CACHED_USERS: usize = 20_000;
 
 /// What can go wrong around the engine.
 #[derive(Debug, thiserror::Error)]
@@ -32,13 +32,33 @@ pub enum AppError {
     Encode { user: UserId, detail: String },
 }
 
+impl AppError {
+    /// True when nothing was saved because the disk is (nearly) full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, AppError::Store(StoreError::DiskFull { .. }))
+    }
+}
+
+/// Turns what the engine wants shown into the front end's outbox items
+/// (opaque bytes), which are saved with the state they belong to.
+pub type Plan<'a> = &'a (dyn Fn(&Output) -> Vec<Vec<u8>> + Sync);
+
 /// What became of an event with an id.
 #[derive(Debug)]
 pub enum Delivery {
-    /// Applied for the first time (and persisted).
-    Applied(Output),
-    /// Applied before; nothing changed. The output shows the current step again.
-    Repeated(Output),
+    /// Applied for the first time and persisted, with the outbox items saved
+    /// with it (to deliver, then mark delivered).
+    Applied { out: Output, queued: Vec<Queued> },
+    /// Applied before: nothing changed, nothing new to send (whatever of its
+    /// reply is undelivered is still in the outbox).
+    Repeated,
+}
+
+/// A user's state as last saved, and how many of its notes the store holds.
+#[derive(Clone, Default)]
+struct Cached {
+    state: UserState,
+    stored_notes: usize,
 }
 
 /// The engine with its storage and the loaded guides.
@@ -46,11 +66,19 @@ pub struct App {
     library: RwLock<Arc<Library>>,
     store: Arc<dyn Store>,
     locks: Mutex<HashMap<UserId, Arc<Mutex<()>>>>,
+    /// The store is this process's alone (sled's lock), so a state saved
+    /// here is the state on disk: kept to spare a read and a decryption.
+    cache: Mutex<HashMap<UserId, Cached>>,
 }
 
 impl App {
     pub fn new(library: Library, store: Arc<dyn Store>) -> App {
-        App { library: RwLock::new(Arc::new(library)), store, locks: Mutex::new(HashMap::new()) }
+        App {
+            library: RwLock::new(Arc::new(library)),
+            store,
+            locks: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The guides now in force.
@@ -86,100 +114,179 @@ impl App {
         result
     }
 
-    /// The user's state (default when they have none).
+    /// The user's state (default when they have none). Only reads.
     pub fn state(&self, user: UserId) -> Result<UserState, AppError> {
-        match self.store.load(user)? {
-            None => Ok(UserState::default()),
-            Some(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| AppError::Corrupt {
-                    user,
-                    // Where, not what: the record holds what the user typed.
-                    detail: format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()),
-                })
+        self.cached(user).map(|c| c.state)
+    }
+
+    fn cached(&self, user: UserId) -> Result<Cached, AppError> {
+        if let Some(c) = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(&user) {
+            return Ok(c.clone());
+        }
+        let Some(stored) = self.store.load(user)? else {
+            return Ok(Cached::default());
+        };
+        // Where, not what: the record holds what the user typed.
+        let corrupt = |e: serde_json::Error| AppError::Corrupt {
+            user,
+            detail: format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()),
+        };
+        let mut state: UserState = serde_json::from_slice(&stored.record).map_err(corrupt)?;
+        if !stored.notes.is_empty() {
+            let notes = Arc::make_mut(&mut state.notes);
+            for n in &stored.notes {
+                notes.push(serde_json::from_slice::<Note>(n).map_err(corrupt)?);
+            }
+        }
+        // Notes inside the record (written before notes had keys of their own) are
+        // not in the store's list yet: the next save moves them there.
+        Ok(Cached { state, stored_notes: stored.notes.len() })
+    }
+
+    fn remember(&self, user: UserId, cached: Option<Cached>) {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        match cached {
+            Some(c) => {
+                if cache.len() >= CACHED_USERS && !cache.contains_key(&user) {
+                    // Forget an arbitrary half; the store has them all.
+                    let keep: Vec<UserId> = cache.keys().copied().step_by(2).collect();
+                    for k in keep {
+                        cache.remove(&k);
+                    }
+                }
+                cache.insert(user, c);
+            }
+            None => {
+                cache.remove(&user);
             }
         }
     }
 
-    fn save(&self, user: UserId, old: &UserState, new: &UserState) -> Result<(), AppError> {
-        let bytes = serde_json::to_vec(new).map_err(|e| AppError::Encode { user, detail: e.to_string() })?;
-        self.store.save(user, &bytes)?;
-        self.sync_reminders(user, old, new)?;
-        Ok(())
+    /// Writes `next` (and the outbox items and event id) in one store commit.
+    fn commit(
+        &self,
+        user: UserId,
+        old: &Cached,
+        next: UserState,
+        event: Option<i64>,
+        items: &[Vec<u8>],
+    ) -> Result<Vec<Queued>, AppError> {
+        let encode = |e: serde_json::Error| AppError::Encode { user, detail: e.to_string() };
+        let record = if next != old.state || old.stored_notes < next.notes.len() {
+            Some(serde_json::to_vec(&next).map_err(encode)?)
+        } else {
+            None
+        };
+        let from = old.stored_notes.min(next.notes.len());
+        let notes = next.notes[from..].iter().map(serde_json::to_vec).collect::<Result<Vec<_>, _>>().map_err(encode)?;
+        let change = Change {
+            record: record.as_deref(),
+            notes_from: from,
+            notes: &notes,
+            event,
+            outbox: items,
+            next_due: self.next_due(&next),
+        };
+        let seqs = self.store.commit(user, &change)?;
+        let stored_notes = next.notes.len();
+        self.remember(user, Some(Cached { state: next, stored_notes }));
+        Ok(queued(user, seqs, items))
     }
 
-    /// Replaces a user's whole state (an import, a migration, a test's starting point),
-    /// keeping the reminder index in step. Persisted when it returns.
+    /// Replaces a user's whole state (an import, a migration, a test's starting point).
+    /// Persisted when it returns.
     pub fn put_state(&self, user: UserId, state: &UserState) -> Result<(), AppError> {
         self.with_user(user, || {
-            let old = self.state(user)?;
-            self.save(user, &old, state)
+            let old = self.cached(user)?;
+            self.commit(user, &old, state.clone(), None, &[]).map(drop)
         })
     }
 
     /// Applies one event and persists the result; the output may then be shown.
     pub fn handle(&self, user: UserId, event: &Event, ctx: &Ctx) -> Result<Output, AppError> {
-        self.with_user(user, || {
-            let state = self.state(user)?;
-            let library = self.library();
-            let (next, out) = step(&library, &state, event, ctx);
-            if out.erase {
-                self.store.erase(user)?;
-            } else if next != state {
-                self.save(user, &state, &next)?;
-            }
-            Ok(out)
-        })
+        match self.apply(user, None, event, ctx, &|_| Vec::new())? {
+            Delivery::Applied { out, .. } => Ok(out),
+            Delivery::Repeated => Ok(Output::default()),
+        }
     }
 
-    /// Like [`App::handle`] for an event with an id (a Telegram update id). The id is saved
-    /// in the same write as the state it changed, so a crash can neither lose the event nor
-    /// apply it twice. An event whose id was already applied changes nothing; the user is
-    /// shown where they are, since the reply to the first delivery may have been lost in the
-    /// crash that caused the second.
-    pub fn handle_once(&self, user: UserId, event_id: i64, event: &Event, ctx: &Ctx) -> Result<Delivery, AppError> {
+    /// Like [`App::handle`] for an event with an id (a Telegram update id), with the
+    /// front end's outbox items for the output. The id, the new state and the items are
+    /// saved in one write: a crash can neither lose the event, nor apply it twice, nor
+    /// lose its reply. An event whose id was already applied changes nothing.
+    pub fn handle_once(
+        &self,
+        user: UserId,
+        event_id: i64,
+        event: &Event,
+        ctx: &Ctx,
+        plan: Plan<'_>,
+    ) -> Result<Delivery, AppError> {
+        self.apply(user, Some(event_id), event, ctx, plan)
+    }
+
+    fn apply(
+        &self,
+        user: UserId,
+        event_id: Option<i64>,
+        event: &Event,
+        ctx: &Ctx,
+        plan: Plan<'_>,
+    ) -> Result<Delivery, AppError> {
         self.with_user(user, || {
-            let state = self.state(user)?;
-            if state.applied.contains(&event_id) {
-                let (_, out) = step(&self.library(), &state, &Event::Refresh, ctx);
-                return Ok(Delivery::Repeated(out));
+            if let Some(id) = event_id
+                && self.store.applied(id)?
+            {
+                return Ok(Delivery::Repeated);
             }
+            let old = self.cached(user)?;
             let library = self.library();
-            let (mut next, out) = step(&library, &state, event, ctx);
+            let (next, out) = step(&library, &old.state, event, ctx);
+            let items = plan(&out);
             if out.erase {
-                self.store.erase(user)?;
-            } else if next != state {
-                next.applied.push(event_id);
-                let extra = next.applied.len().saturating_sub(APPLIED_KEPT);
-                next.applied.drain(..extra);
-                self.save(user, &state, &next)?;
+                self.remember(user, None);
+                let seqs = self.store.erase(user, event_id, &items)?;
+                return Ok(Delivery::Applied { queued: queued(user, seqs, &items), out });
             }
-            Ok(Delivery::Applied(out))
+            if next == old.state && items.is_empty() && event_id.is_none() {
+                return Ok(Delivery::Applied { out, queued: Vec::new() });
+            }
+            let queued = self.commit(user, &old, next, event_id, &items)?;
+            Ok(Delivery::Applied { out, queued })
         })
     }
 
     /// Reminders of `user` whose time (their day, at the guide's hour, in the guide's zone)
-    /// has come by `now` and that were not sent yet — marked sent and persisted first, so
-    /// that a crash between marking and sending loses one rather than sending it twice.
-    pub fn take_due_reminders(&self, user: UserId, now: jiff::Timestamp) -> Result<Vec<(String, Reminder)>, AppError> {
+    /// has come by `now` and that were not sent yet: marked sent and queued for delivery
+    /// (through `plan`) in one write, so a crash neither loses nor repeats one.
+    /// Returns the messages (for a front end that shows them at once) and the queued items.
+    pub fn take_due_reminders(
+        &self,
+        user: UserId,
+        now: jiff::Timestamp,
+        plan: Plan<'_>,
+    ) -> Result<(Output, Vec<Queued>), AppError> {
         self.with_user(user, || {
-            let state = self.state(user)?;
+            let old = self.cached(user)?;
+            let state = &old.state;
             let due: Vec<(String, Reminder)> = state
                 .reminders
                 .iter()
-                .filter(|(_, r)| !r.sent && self.reminder_time(&state, r).is_some_and(|at| at <= now.as_second()))
+                .filter(|(_, r)| !r.sent && self.reminder_time(state, r).is_some_and(|at| at <= now.as_second()))
                 .map(|(id, r)| (id.clone(), r.clone()))
                 .collect();
-            if due.is_empty() {
-                return Ok(due);
-            }
             let mut next = state.clone();
-            for (id, _) in &due {
+            let mut out = Output::default();
+            for (id, reminder) in &due {
                 if let Some(r) = Arc::make_mut(&mut next.reminders).get_mut(id) {
                     r.sent = true;
                 }
+                out.messages.push(Message { text: format!("⏰ {}", reminder.text), ..Message::default() });
             }
-            self.save(user, &state, &next)?;
-            Ok(due)
+            let items = if due.is_empty() { Vec::new() } else { plan(&out) };
+            // Also when nothing was due: the stored time of the next reminder is put right.
+            let queued = self.commit(user, &old, next, None, &items)?;
+            Ok((out, queued))
         })
     }
 
@@ -200,35 +307,14 @@ impl App {
         Some(zoned.timestamp().as_second())
     }
 
-    /// Keeps the store's reminder index (ids and times only) in step with the state.
-    fn sync_reminders(&self, user: UserId, old: &UserState, new: &UserState) -> Result<(), AppError> {
-        if old.reminders == new.reminders && old.guide == new.guide && old.lang == new.lang {
-            return Ok(());
-        }
-        self.index_reminders(user, new)
+    /// When the user's next unsent reminder goes out, if they have one.
+    fn next_due(&self, state: &UserState) -> Option<i64> {
+        state.reminders.values().filter(|r| !r.sent).filter_map(|r| self.reminder_time(state, r)).min()
     }
+}
 
-    /// Makes the store's reminder index for `user` hold exactly what `state` wants sent.
-    fn index_reminders(&self, user: UserId, new: &UserState) -> Result<(), AppError> {
-        let wanted: Vec<(i64, &String)> = new
-            .reminders
-            .iter()
-            .filter(|(_, r)| !r.sent)
-            .filter_map(|(id, r)| self.reminder_time(new, r).map(|at| (at, id)))
-            .collect();
-        for r in self.store.reminders_of(user)? {
-            if !wanted.iter().any(|(at, id)| *at == r.at && **id == r.id) {
-                self.store.remove_reminder(&r)?;
-            }
-        }
-        let have = self.store.reminders_of(user)?;
-        for (at, id) in wanted {
-            if !have.iter().any(|r| r.at == at && r.id == *id) {
-                self.store.schedule_reminder(at, user, id)?;
-            }
-        }
-        Ok(())
-    }
+fn queued(user: UserId, seqs: Vec<u64>, items: &[Vec<u8>]) -> Vec<Queued> {
+    seqs.into_iter().zip(items).map(|(seq, item)| Queued { user, seq, item: item.clone() }).collect()
 }
 
 /// Where the time comes from: the system clock in production, a settable one in tests.
@@ -282,23 +368,6 @@ pub fn ctx_at(now: jiff::Timestamp, zone: &TimeZone, first_name: Option<String>,
 }
 
 impl App {
-    /// Rebuilds the reminder index from every user's state. The state and its index entry
-    /// are two writes; run at start-up so that one lost between them (a crash) comes back.
-    /// Returns how many users were looked at.
-    pub fn rebuild_reminder_index(&self) -> Result<usize, AppError> {
-        let users = self.store.users()?;
-        for &user in &users {
-            self.with_user(user, || match self.state(user) {
-                Ok(state) => self.index_reminders(user, &state),
-                Err(e) => {
-                    tracing::warn!(user, "reminders of this user not indexed: {e}");
-                    Ok(())
-                }
-            })?;
-        }
-        Ok(users.len())
-    }
-
     /// Every user's state (records that cannot be read are skipped and counted in the log).
     pub fn all_states(&self) -> Result<Vec<UserState>, AppError> {
         let mut out = Vec::new();
@@ -333,46 +402,71 @@ mod tests {
         ctx_at("2026-11-28T02:00:00Z".parse().expect("time"), &TimeZone::UTC, None, None)
     }
 
-    #[test]
-    fn an_event_id_is_applied_once_and_saved_with_the_state() {
-        let app = app();
-        assert!(matches!(app.handle_once(1, 10, &Event::Start, &ctx()).expect("start"), Delivery::Applied(_)));
-        let first = app.handle_once(1, 11, &Event::Text("300".into()), &ctx()).expect("answer");
-        assert!(matches!(first, Delivery::Applied(_)));
-        assert_eq!(app.state(1).expect("state").node.as_deref(), Some("b"));
-        // Delivered again: skipped, and the state is as it was.
-        let before = app.state(1).expect("state");
-        match app.handle_once(1, 11, &Event::Text("300".into()), &ctx()).expect("again") {
-            Delivery::Repeated(out) => assert_eq!(out.messages[0].text, "Done", "the current step is shown again"),
-            Delivery::Applied(_) => panic!("applied twice"),
-        }
-        assert_eq!(app.state(1).expect("state"), before);
-        assert!(before.applied.contains(&11));
+    fn texts(items: &[Vec<u8>]) -> Vec<String> {
+        items.iter().map(|i| String::from_utf8_lossy(i).into_owned()).collect()
+    }
+
+    /// A plan that turns every message into an item holding its text.
+    fn plan(out: &Output) -> Vec<Vec<u8>> {
+        out.messages.iter().map(|m| m.text.clone().into_bytes()).collect()
     }
 
     #[test]
-    fn a_lost_reminder_index_entry_is_rebuilt() {
+    fn an_event_id_is_applied_once_and_saved_with_its_reply() {
+        let app = app();
+        assert!(matches!(
+            app.handle_once(1, 10, &Event::Start, &ctx(), &plan).expect("start"),
+            Delivery::Applied { .. }
+        ));
+        let first = app.handle_once(1, 11, &Event::Text("300".into()), &ctx(), &plan).expect("answer");
+        let Delivery::Applied { queued, .. } = first else { panic!("not applied") };
+        assert_eq!(texts(&queued.iter().map(|q| q.item.clone()).collect::<Vec<_>>()), ["Done"]);
+        assert_eq!(app.state(1).expect("state").node.as_deref(), Some("b"));
+        // The reply is in the outbox until delivered.
+        let pending: Vec<u64> = app.store().pending().expect("pending").iter().map(|q| q.seq).collect();
+        assert!(pending.contains(&queued[0].seq));
+        // Delivered again: nothing applied, nothing new queued.
+        let before = app.state(1).expect("state");
+        assert!(matches!(
+            app.handle_once(1, 11, &Event::Text("300".into()), &ctx(), &plan).expect("again"),
+            Delivery::Repeated
+        ));
+        assert_eq!(app.state(1).expect("state"), before);
+        assert_eq!(app.store().pending().expect("pending").len(), pending.len());
+    }
+
+    #[test]
+    fn notes_are_appended_not_rewritten_and_come_back_after_a_restart() {
+        let store = Arc::new(MemoryStore::default());
+        let text = "guide: g\nlang: en\ntitle: G\nstart: a\nnodes:\n  a:\n    say: Hi\n    end: true\n";
+        let lib = || load_library(&[("g.en.yaml".into(), text.into())]).expect("loads");
+        let app = App::new(lib(), store.clone());
+        app.handle(2, &Event::Start, &ctx()).expect("start");
+        for i in 0..3 {
+            app.handle(2, &Event::Text(format!("/note n{i}")), &ctx()).expect("note");
+        }
+        let stored = store.load(2).expect("load").expect("stored");
+        assert_eq!(stored.notes.len(), 3);
+        assert!(!String::from_utf8_lossy(&stored.record).contains("n0"), "the record holds no note");
+        let again = App::new(lib(), store);
+        let notes: Vec<String> = again.state(2).expect("state").notes.iter().map(|n| n.text.clone()).collect();
+        assert_eq!(notes, ["n0", "n1", "n2"]);
+    }
+
+    #[test]
+    fn a_due_reminder_is_marked_sent_and_queued_in_one_write() {
         let text = "guide: g\nlang: en\ntitle: G\nstart: a\nnodes:\n  a:\n    say: Hi\n    remind:\n      - { id: r, on: '\"2027-01-02\"', say: Pay }\n    end: true\n";
         let store = Arc::new(MemoryStore::default());
         let app = App::new(load_library(&[("g.en.yaml".into(), text.into())]).expect("loads"), store.clone());
         app.handle(3, &Event::Start, &ctx()).expect("start");
-        let entries = store.reminders_of(3).expect("index");
-        assert_eq!(entries.len(), 1);
-        // As if the process died between saving the state and writing its index entry.
-        store.remove_reminder(&entries[0]).expect("remove");
-        assert_eq!(app.rebuild_reminder_index().expect("rebuild"), 1);
-        assert_eq!(store.reminders_of(3).expect("index"), entries);
-    }
-
-    #[test]
-    fn only_the_latest_ids_are_kept() {
-        let app = app();
-        app.handle_once(2, 0, &Event::Start, &ctx()).expect("start");
-        for id in 1..100 {
-            app.handle_once(2, id, &Event::Text("/note n".into()), &ctx()).expect("note");
-        }
-        let st = app.state(2).expect("state");
-        assert_eq!(st.applied.len(), APPLIED_KEPT);
-        assert_eq!(st.applied.last(), Some(&99));
+        let st = app.state(3).expect("state");
+        let reminder = st.reminders.values().next().expect("scheduled");
+        let at = jiff::Timestamp::from_second(app.reminder_time(&st, reminder).expect("time")).expect("ts");
+        assert_eq!(store.due(at.as_second() - 1).expect("due"), Vec::<UserId>::new());
+        assert_eq!(store.due(at.as_second()).expect("due"), vec![3]);
+        let (_, queued) = app.take_due_reminders(3, at, &plan).expect("take");
+        assert_eq!(texts(&queued.iter().map(|q| q.item.clone()).collect::<Vec<_>>()), ["⏰ Pay"]);
+        assert_eq!(store.due(i64::MAX - 1).expect("due"), Vec::<UserId>::new(), "nothing left to send");
+        assert!(app.take_due_reminders(3, at, &plan).expect("again").1.is_empty(), "sent once");
     }
 }

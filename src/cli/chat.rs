@@ -8,7 +8,6 @@ use anyhow::{Context, Result};
 
 use super::{Args, load_dialogues, report};
 use crate::adapters::reload::{Watch, watch};
-use crate::adapters::store::SledStore;
 use crate::adapters::terminal::{Chat, render};
 use crate::app::{App, Clock, SystemClock, ctx_at, user_zone};
 use crate::domain::engine::Event;
@@ -31,8 +30,11 @@ pub struct ChatArgs {
 
 pub fn run(args: &Args, a: &ChatArgs) -> Result<ExitCode> {
     let lib = load_dialogues(&args.dialogues)?;
-    let store = SledStore::open(&args.data)?;
-    let app = Arc::new(App::new(lib, Arc::new(store)));
+    let store = Arc::new(super::open_store(args)?);
+    if let Err(err) = store.serve_backups() {
+        tracing::warn!(error = %err, "`guidebot backup` cannot reach this process");
+    }
+    let app = Arc::new(App::new(lib, store));
     let styled = std::io::stdout().is_terminal();
     let _watch = if a.watch { Some(watch_dialogues(&app, args, a, styled)?) } else { None };
     let chat = Chat {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::{Args, load_dialogues};
-use crate::adapters::store::SledStore;
 use crate::app::{App, Clock, SystemClock, ctx_at, user_zone};
 use crate::domain::engine::{Command, Event};
 
@@ -19,7 +18,7 @@ pub struct ExportArgs {
 
 pub fn run(args: &Args, a: &ExportArgs) -> Result<ExitCode> {
     let lib = load_dialogues(&args.dialogues)?;
-    let store = SledStore::open(&args.data)?;
+    let store = super::open_store(args)?;
     let app = App::new(lib, Arc::new(store));
     let state = app.state(a.user)?;
     if state.guide.is_none() {

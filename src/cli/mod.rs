@@ -1,6 +1,7 @@
 //! The command line: `guidebot <subcommand>`. One file per subcommand; this
 //! one holds the shared flags and the helpers that read dialogue files.
 
+mod backup;
 mod bot;
 mod chat;
 mod check;
@@ -28,6 +29,10 @@ pub struct Args {
     /// Folder where progress and notes are kept (created with mode 0700).
     #[arg(long, global = true, env = "GUIDEBOT_DATA", default_value = "data")]
     pub data: PathBuf,
+    /// Free space (MB) to keep on the data directory's filesystem: below it nothing
+    /// new is saved, and the store is not opened, so what is saved stays safe.
+    #[arg(long, global = true, env = "GUIDEBOT_MIN_FREE_MB", default_value_t = 64)]
+    pub min_free_mb: u64,
     #[command(subcommand)]
     pub command: Cmd,
 }
@@ -50,6 +55,10 @@ pub enum Cmd {
     Schema,
     /// Users per guide, stages reached, and where users stop.
     Stats,
+    /// Copy the data directory (database and keys) to DEST, also while the bot runs.
+    Backup(backup::BackupArgs),
+    /// Copy a backup into a new or empty data directory (--data).
+    Restore(backup::RestoreArgs),
 }
 
 /// Parses the command line and runs it.
@@ -64,7 +73,19 @@ pub fn run() -> Result<ExitCode> {
         Cmd::Graph(a) => graph::run(a),
         Cmd::Schema => schema::run(),
         Cmd::Stats => stats::run(&args),
+        Cmd::Backup(a) => backup::run_backup(&args, a),
+        Cmd::Restore(a) => backup::run_restore(&args, a),
     }
+}
+
+/// Opens the store in `--data` with the free-space reserve of `--min-free-mb`.
+pub fn open_store(args: &Args) -> Result<crate::adapters::store::SledStore> {
+    let options = crate::adapters::store::StoreOptions {
+        min_free_bytes: args.min_free_mb.saturating_mul(1024 * 1024),
+        ..Default::default()
+    };
+    crate::adapters::store::SledStore::open_with(&args.data, options)
+        .with_context(|| format!("opening the data directory {}", args.data.display()))
 }
 
 /// Every `*.yaml` file named, or directly inside a named folder (sorted), with its text.

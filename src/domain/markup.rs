@@ -212,8 +212,8 @@ pub fn split(text: &str, max_utf16: usize) -> Vec<String> {
     if pieces.iter().all(|piece| piece_text(piece).trim().is_empty()) {
         return Vec::new();
     }
-    let html = render_html(&pieces);
-    if utf16_len(&html) <= max_utf16 {
+    let visible: usize = pieces.iter().map(|p| utf16_len(piece_text(p))).sum();
+    if visible <= max_utf16 {
         return vec![text.to_owned()];
     }
     let mut packer = Packer { max: max_utf16, parts: Vec::new(), lines: Vec::new(), cost: 0 };
@@ -475,22 +475,19 @@ fn html_entity(c: char) -> Option<&'static str> {
     }
 }
 
-fn tags_len((open, close): (&str, &str)) -> usize {
-    open.len() + close.len()
-}
-
 fn utf16_len(s: &str) -> usize {
     s.chars().map(char::len_utf16).sum()
 }
 
 // What follows serves `split`: the parsed text is cut into lines of
-// styled characters, packed greedily into parts while counting exactly what
-// `to_html` will produce for each part, and each part is written back as
-// markup that closes every style at the end of its line.
+// styled characters, packed greedily into parts while counting what
+// Telegram counts for each part (the visible text after entity parsing:
+// tags are free and `&amp;` is one character), and each part is written
+// back as markup that closes every style at the end of its line.
 
-/// UTF-16 length of one character once HTML-escaped (entities are ASCII).
-fn html_cost(c: char) -> usize {
-    html_entity(c).map_or(c.len_utf16(), str::len)
+/// UTF-16 length Telegram counts for one character.
+fn visible_cost(c: char) -> usize {
+    c.len_utf16()
 }
 
 /// The style of one character of an inline line. Code spans are numbered so
@@ -499,16 +496,6 @@ fn html_cost(c: char) -> usize {
 enum Kind {
     Text { bold: bool, italic: bool },
     Code(usize),
-}
-
-impl Kind {
-    /// Length of the tags around a run of this kind.
-    fn tags(self) -> usize {
-        match self {
-            Kind::Text { bold, italic } => usize::from(bold) * tags_len(BOLD) + usize::from(italic) * tags_len(ITALIC),
-            Kind::Code(_) => tags_len(CODE),
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -567,16 +554,7 @@ fn push_inline(lines: &mut Vec<Line>, kind: Kind, text: &str) {
 }
 
 fn inline_cost(atoms: &[(Kind, char)]) -> usize {
-    let mut cost = 0;
-    let mut last = None;
-    for &(kind, c) in atoms {
-        if last != Some(kind) {
-            cost += kind.tags();
-        }
-        cost += html_cost(c);
-        last = Some(kind);
-    }
-    cost
+    atoms.iter().map(|&(_, c)| visible_cost(c)).sum()
 }
 
 struct Packer {
@@ -594,14 +572,7 @@ impl Packer {
         joiner
             + match line {
                 Line::Inline(atoms) => inline_cost(atoms),
-                Line::Pre { block, text } => {
-                    let continues = matches!(
-                        self.lines.last(),
-                        Some(Line::Pre { block: b, .. }) if b == block
-                    );
-                    let tags = if continues { 0 } else { tags_len(PRE) };
-                    tags + text.chars().map(html_cost).sum::<usize>()
-                }
+                Line::Pre { text, .. } => text.chars().map(visible_cost).sum::<usize>(),
             }
     }
 
@@ -658,15 +629,11 @@ fn cut(line: Line, max: usize) -> Vec<Line> {
             let mut chunk: Vec<(Kind, char)> = Vec::new();
             let mut cost = 0;
             for (kind, c) in atoms {
-                let run_continues = chunk.last().is_some_and(|&(k, _)| k == kind);
-                let tags = if run_continues { 0 } else { kind.tags() };
-                if !chunk.is_empty() && cost + tags + html_cost(c) > max {
+                if !chunk.is_empty() && cost + visible_cost(c) > max {
                     chunks.push(Line::Inline(mem::take(&mut chunk)));
-                    cost = kind.tags();
-                } else {
-                    cost += tags;
+                    cost = 0;
                 }
-                cost += html_cost(c);
+                cost += visible_cost(c);
                 chunk.push((kind, c));
             }
             chunks.push(Line::Inline(chunk));
@@ -675,13 +642,13 @@ fn cut(line: Line, max: usize) -> Vec<Line> {
         Line::Pre { block, text } => {
             let mut chunks = Vec::new();
             let mut chunk = String::new();
-            let mut cost = tags_len(PRE);
+            let mut cost = 0;
             for c in text.chars() {
-                if !chunk.is_empty() && cost + html_cost(c) > max {
+                if !chunk.is_empty() && cost + visible_cost(c) > max {
                     chunks.push(mem::take(&mut chunk));
-                    cost = tags_len(PRE);
+                    cost = 0;
                 }
-                cost += html_cost(c);
+                cost += visible_cost(c);
                 chunk.push(c);
             }
             chunks.push(chunk);
@@ -936,7 +903,8 @@ mod tests {
     fn check_split(text: &str, max: usize) -> Vec<String> {
         let parts = split(text, max);
         for part in &parts {
-            let len = utf16_len(&to_html(part));
+            // What Telegram counts: the visible text, entities as one character.
+            let len = utf16_len(&to_plain(part));
             assert!(len <= max, "part of {len} > {max}: {part:?}");
             assert!(!to_plain(part).trim().is_empty(), "{part:?} from {text:?}");
         }
@@ -997,8 +965,9 @@ mod tests {
         assert_eq!(parts, ["中".repeat(10), "中".repeat(10), "中".repeat(5)]);
         let emoji = "🙂".repeat(5);
         assert_eq!(check_split(&emoji, 5), ["🙂🙂", "🙂🙂", "🙂"]);
-        // Entities count at their escaped length: `&` is `&amp;`.
-        assert_eq!(check_split("&&&", 10), ["&&", "&"]);
+        // As Telegram counts: `&` is one character, though it is sent as `&amp;`.
+        assert_eq!(check_split("&&&", 3), ["&&&"]);
+        assert_eq!(check_split("&&&", 2), ["&&", "&"]);
     }
 
     #[test]
@@ -1029,7 +998,7 @@ mod tests {
     #[test]
     fn split_closes_and_reopens_styles_across_the_cut() {
         let source = "**bold one\nbold two _and italic\nstill both_ bold**\nplain";
-        let parts = check_split(source, 42);
+        let parts = check_split(source, 21);
         assert_eq!(parts, ["**bold one**", "**bold two _and italic_**", "**_still both_ bold**\nplain",]);
         let pieces: Vec<Piece> = parts.iter().flat_map(|p| parse(p)).collect();
         assert!(pieces.iter().all(|p| matches!(p, Piece::Text { .. })));
@@ -1043,7 +1012,7 @@ mod tests {
         // marker apart; the part after the cut must be written that way.
         let line = "x****_abc_****y and **_def_**x\\_y `c1``c2`";
         let source = format!("{}\n{line}", "a".repeat(20));
-        let parts = check_split(&source, 70);
+        let parts = check_split(&source, 30);
         assert_eq!(parts, ["a".repeat(20), line.to_owned()]);
         let whole = parse(&source);
         let second = parse(&parts[1]);
@@ -1092,7 +1061,7 @@ mod tests {
         for round in 0..600 {
             let len = 1 + next() % 80;
             let source: String = (0..len).map(|_| tokens[next() % tokens.len()]).collect();
-            let max = 20 + (round % 7) * 9;
+            let max = 5 + (round % 7) * 6;
             let parts = check_split(&source, max);
             if parts.len() < 2 {
                 continue;
@@ -1105,7 +1074,7 @@ mod tests {
                 assert_eq!(&render_markup(&lines), part, "{source:?}");
                 let mut packer = Packer { max: usize::MAX, parts: Vec::new(), lines: Vec::new(), cost: 0 };
                 lines.into_iter().for_each(|line| packer.add(line));
-                assert_eq!(packer.cost, utf16_len(&to_html(part)), "{part:?}");
+                assert_eq!(packer.cost, utf16_len(&to_plain(part)), "{part:?}");
             }
         }
         assert!(rewritten > 400, "only {rewritten} texts were split");
@@ -1113,7 +1082,7 @@ mod tests {
 
     #[test]
     fn split_still_progresses_below_the_smallest_useful_limit() {
-        let parts = split("**ab**", 3);
+        let parts = split("**ab**", 1);
         assert_eq!(parts, ["**a**", "**b**"]);
         assert_eq!(split("ab", 0), ["a", "b"]);
     }

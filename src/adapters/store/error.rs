@@ -103,8 +103,8 @@ pub enum StoreError {
         source: io::Error,
     },
 
-    /// A key file exists but does not hold a key.
-    #[error("key file {path} holds {len} bytes instead of 32; the data directory may be damaged")]
+    /// A key file exists but does not hold what it should.
+    #[error("key file {path} is malformed ({len} bytes); the data directory may be damaged")]
     KeyFileLength {
         /// The key file.
         path: PathBuf,
@@ -121,12 +121,87 @@ pub enum StoreError {
     },
 
     /// Encryption failed (only possible for absurdly large records).
-    #[error("the record of user {user} ({len} bytes) cannot be encrypted")]
+    #[error("a value of {len} bytes cannot be encrypted")]
     Encrypt {
-        /// Whose record.
-        user: UserId,
         /// Its length in bytes.
         len: usize,
+    },
+
+    /// Free space on the data directory's filesystem is below the reserve:
+    /// nothing is written, so nothing already saved is put at risk.
+    #[error(
+        "only {free_mb} MB are free on the filesystem of {dir}, below the reserve of {reserve_mb} MB; \
+         nothing was written. Free some space (or lower --min-free-mb); guidebot goes on by itself"
+    )]
+    DiskFull {
+        /// The data directory.
+        dir: PathBuf,
+        /// Free megabytes found.
+        free_mb: u64,
+        /// The reserve in megabytes.
+        reserve_mb: u64,
+    },
+
+    /// Keys exist but the database beside them is missing or empty.
+    #[error(
+        "{dir} holds encryption keys but its database ({dir}/db) is missing or empty; \
+         nothing was changed. Put the database back (or restore a backup with `guidebot restore`); \
+         to start afresh on purpose, move the whole directory away"
+    )]
+    DatabaseMissing {
+        /// The data directory.
+        dir: PathBuf,
+    },
+
+    /// The database exists but the keys beside it are missing or belong to another database.
+    #[error(
+        "the database in {dir}/db does not match the keys in {dir}/keys ({detail}); \
+         nothing was changed. Put back the keys directory that belongs to it, or restore a backup"
+    )]
+    KeysMismatch {
+        /// The data directory.
+        dir: PathBuf,
+        /// What is wrong.
+        detail: &'static str,
+    },
+
+    /// A user's key says a record was saved, but the database has none.
+    #[error(
+        "the record of user {user} is missing from the database although it was saved before; \
+         the database may have been rolled back or damaged. It was not replaced; restore a backup"
+    )]
+    RecordMissing {
+        /// Whose record.
+        user: UserId,
+    },
+
+    /// A write would make one user's data larger than the store allows.
+    #[error("the record of user {user} would take {len} bytes, more than the limit of {limit}; nothing was saved")]
+    TooLarge {
+        /// Whose record.
+        user: UserId,
+        /// Its size.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// `restore` into a directory that already holds something.
+    #[error("{dir} is not empty; restore only into a new or empty directory, so that nothing is overwritten")]
+    NotEmpty {
+        /// The target.
+        dir: PathBuf,
+    },
+
+    /// A backup could not be made or restored.
+    #[error("{action} {path}: {source}")]
+    Copy {
+        /// What was attempted.
+        action: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// The io error.
+        source: io::Error,
     },
 
     /// The OS random number generator failed.
@@ -169,8 +244,10 @@ mod tests {
         let db = StoreError::db("saving the record of user 42")(sled::Error::Unsupported("x".to_owned()));
         assert!(db.to_string().starts_with("saving the record of user 42 failed: "));
 
-        let len = StoreError::KeyFileLength { path: PathBuf::from("k/1.key"), len: 3 };
-        assert_eq!(len.to_string(), "key file k/1.key holds 3 bytes instead of 32; the data directory may be damaged");
+        let missing = StoreError::DatabaseMissing { dir: PathBuf::from("data") };
+        assert!(missing.to_string().contains("data/db) is missing or empty; nothing was changed"), "{missing}");
+        let full = StoreError::DiskFull { dir: PathBuf::from("data"), free_mb: 3, reserve_mb: 64 };
+        assert!(full.to_string().contains("only 3 MB are free"), "{full}");
 
         let decrypt = StoreError::Decrypt { user: -7 };
         assert_eq!(decrypt.to_string(), "the record of user -7 cannot be decrypted; the data directory may be damaged");

@@ -5,14 +5,11 @@
 //! which is fine for tests and makes benchmarks measure the engine, not I/O.
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::{Mutex, MutexGuard, PoisonError},
 };
 
-use super::{Reminder, Store, StoreError, UserId};
-
-/// How many update ids are remembered, as in the sled store.
-const UPDATES_KEPT: usize = 10_000;
+use super::{Change, Queued, Store, StoreError, Stored, UserId};
 
 /// The store in memory.
 #[derive(Default)]
@@ -22,10 +19,11 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    records: HashMap<UserId, Vec<u8>>,
+    users: HashMap<UserId, Stored>,
+    due: HashMap<UserId, i64>,
     updates: BTreeSet<i64>,
-    /// Ordered like the sled tree: by time, then user, then id.
-    reminders: BTreeSet<(i64, UserId, String)>,
+    outbox: BTreeMap<u64, (UserId, Vec<u8>)>,
+    seq: u64,
 }
 
 impl MemoryStore {
@@ -35,84 +33,97 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // The maps stay consistent even if a holder panicked: every
-        // operation is a single insert or remove.
+        // Every operation leaves the maps consistent before it can panic.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn queue(inner: &mut Inner, user: UserId, items: &[Vec<u8>]) -> Vec<u64> {
+        items
+            .iter()
+            .map(|item| {
+                let seq = inner.seq;
+                inner.seq += 1;
+                inner.outbox.insert(seq, (user, item.clone()));
+                seq
+            })
+            .collect()
     }
 }
 
 impl Store for MemoryStore {
-    fn load(&self, user: UserId) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.lock().records.get(&user).cloned())
+    fn load(&self, user: UserId) -> Result<Option<Stored>, StoreError> {
+        Ok(self.lock().users.get(&user).cloned())
     }
 
-    fn save(&self, user: UserId, record: &[u8]) -> Result<(), StoreError> {
-        self.lock().records.insert(user, record.to_vec());
-        Ok(())
+    fn applied(&self, event: i64) -> Result<bool, StoreError> {
+        Ok(self.lock().updates.contains(&event))
     }
 
-    fn erase(&self, user: UserId) -> Result<(), StoreError> {
+    fn commit(&self, user: UserId, change: &Change<'_>) -> Result<Vec<u64>, StoreError> {
         let mut inner = self.lock();
-        inner.records.remove(&user);
-        inner.reminders.retain(|(_, u, _)| *u != user);
-        Ok(())
+        if change.record.is_some() || inner.users.contains_key(&user) {
+            let stored = inner.users.entry(user).or_insert_with(|| Stored { record: Vec::new(), notes: Vec::new() });
+            if let Some(record) = change.record {
+                stored.record = record.to_vec();
+            }
+            stored.notes.truncate(change.notes_from);
+            stored.notes.extend(change.notes.iter().cloned());
+        }
+        match change.next_due {
+            Some(at) => inner.due.insert(user, at),
+            None => inner.due.remove(&user),
+        };
+        if let Some(id) = change.event {
+            inner.updates.insert(id);
+        }
+        Ok(Self::queue(&mut inner, user, change.outbox))
+    }
+
+    fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+        let mut inner = self.lock();
+        inner.users.remove(&user);
+        inner.due.remove(&user);
+        inner.outbox.retain(|_, (u, _)| *u != user);
+        if let Some(id) = event {
+            inner.updates.insert(id);
+        }
+        Ok(Self::queue(&mut inner, user, farewell))
     }
 
     fn users(&self) -> Result<Vec<UserId>, StoreError> {
-        Ok(self.lock().records.keys().copied().collect())
+        Ok(self.lock().users.keys().copied().collect())
+    }
+
+    fn due(&self, now: i64) -> Result<Vec<UserId>, StoreError> {
+        Ok(self.lock().due.iter().filter(|(_, at)| **at <= now).map(|(u, _)| *u).collect())
+    }
+
+    fn pending(&self) -> Result<Vec<Queued>, StoreError> {
+        Ok(self
+            .lock()
+            .outbox
+            .iter()
+            .map(|(seq, (user, item))| Queued { user: *user, seq: *seq, item: item.clone() })
+            .collect())
+    }
+
+    fn delivered(&self, _user: UserId, seq: u64) -> Result<(), StoreError> {
+        self.lock().outbox.remove(&seq);
+        Ok(())
     }
 
     fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
-        let mut inner = self.lock();
-        if !inner.updates.insert(update_id) {
-            return Ok(false);
-        }
-        while inner.updates.len() > UPDATES_KEPT {
-            inner.updates.pop_first();
-        }
-        Ok(true)
+        Ok(self.lock().updates.insert(update_id))
     }
-
-    fn schedule_reminder(&self, at: i64, user: UserId, id: &str) -> Result<(), StoreError> {
-        self.lock().reminders.insert((at, user, id.to_owned()));
-        Ok(())
-    }
-
-    fn due_reminders(&self, now: i64) -> Result<Vec<Reminder>, StoreError> {
-        Ok(self.lock().reminders.iter().take_while(|(at, _, _)| *at <= now).map(to_reminder).collect())
-    }
-
-    fn reminders_of(&self, user: UserId) -> Result<Vec<Reminder>, StoreError> {
-        Ok(self.lock().reminders.iter().filter(|(_, u, _)| *u == user).map(to_reminder).collect())
-    }
-
-    fn remove_reminder(&self, r: &Reminder) -> Result<(), StoreError> {
-        self.lock().reminders.remove(&(r.at, r.user, r.id.clone()));
-        Ok(())
-    }
-}
-
-fn to_reminder((at, user, id): &(i64, UserId, String)) -> Reminder {
-    Reminder { at: *at, user: *user, id: id.clone() }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests as shared;
     use super::*;
 
     #[test]
     fn passes_the_shared_behaviour_checks() {
-        super::super::tests::check_all(&MemoryStore::new());
-    }
-
-    #[test]
-    fn keeps_only_the_newest_update_ids() {
-        let store = MemoryStore::new();
-        for id in 0..(UPDATES_KEPT as i64 + 5) {
-            assert!(store.first_delivery(id).expect("first"));
-        }
-        assert_eq!(store.lock().updates.len(), UPDATES_KEPT);
-        assert!(!store.first_delivery(UPDATES_KEPT as i64 + 4).expect("newest kept"));
-        assert!(store.first_delivery(0).expect("oldest forgotten"));
+        shared::check_all(&MemoryStore::new());
     }
 }

@@ -1,110 +1,145 @@
 //! Storage: everything guidebot persists goes through the [`Store`] trait.
 //!
 //! Two implementations: [`SledStore`] on disk (sled 0.34) and [`MemoryStore`]
-//! for tests and benchmarks. Records are opaque bytes here; serialising
-//! `Progress` and `Notes` is the caller's job, so this module never sees a
-//! domain type, and never logs anything but user ids, update ids and
-//! reminder ids.
+//! for tests and benchmarks. Records, notes and outgoing messages are opaque
+//! bytes here; serialising them is the caller's job, so this module never
+//! sees a domain type, and never logs anything but user ids and update ids.
 //!
 //! # Guarantees
 //!
-//! - Every change (`save`, `erase`, `first_delivery` returning `true`,
-//!   `schedule_reminder`, `remove_reminder`) is flushed to disk before the
-//!   call returns. Flushes are batched: one flusher thread serves every
-//!   writer waiting at that moment (group commit, see `flusher.rs`).
-//! - `erase` leaves nothing readable of what the user typed: the record is
-//!   encrypted with a per-user key, and erase destroys that key after the
-//!   removal is durable (crypto-shredding, see `keyring.rs`). Limitation: on
-//!   copy-on-write filesystems or flash, overwriting the key file does not
-//!   guarantee its old blocks are gone; removing it still takes it out of
-//!   reach of anything that reads the directory.
+//! - One event is one [`Store::commit`]: the user's new record, the notes
+//!   they added, the event id, the messages to send (the outbox) and the
+//!   time of their next reminder are written together, and are on disk when
+//!   it returns. Flushes are batched: one flusher thread serves every writer
+//!   waiting at that moment (group commit, see `flusher.rs`).
+//! - Notes are appended under keys of their own: adding one never rewrites
+//!   the others, so a long history costs the same per step as a short one.
+//! - Outgoing messages stay in the outbox until [`Store::delivered`]; after a
+//!   crash, [`Store::pending`] gives them back in order.
+//! - `erase` leaves nothing readable that came from the user: every value is
+//!   encrypted with the user's key, sled keys are random handles (never user
+//!   ids), the reminder time lives in the user's key slot, and erase
+//!   overwrites that slot in place once the removal is durable
+//!   (crypto-shredding, see `slots.rs`). Event ids are kept: they say nothing
+//!   about anyone, and keeping them stops a redelivered update from bringing
+//!   an erased note back. Limitation: on copy-on-write filesystems or flash,
+//!   overwriting in place does not guarantee the old blocks are gone.
+//! - A write is refused, before anything reaches sled, while free space is
+//!   below the reserve ([`StoreError::DiskFull`]); sled is never opened on a
+//!   disk that is already that full. It goes on by itself once space is freed.
 //! - A second process cannot open the same directory (sled's file lock);
 //!   it gets [`StoreError::InUse`].
 //!
-//! # On-disk layout (schema version 1)
+//! # On-disk layout (schema version 2)
 //!
 //! ```text
-//! <dir>/                      mode 0700, created by `SledStore::open`
-//!   db/                       sled 0.34 database (its own files: conf, db,
-//!                             blobs/, snap.*); locked while open
-//!   keys/                     mode 0700
-//!     <user id>.key           mode 0600; exactly 32 random bytes, the
-//!                             XChaCha20Poly1305 key of that user; the name is
-//!                             the decimal i64 (may be negative: group chats)
+//! <dir>/                      mode 0700 (tightened with a warning if looser)
+//!   db/                       sled 0.34 database; locked while open
+//!   keys/                     mode 0700; files 0600
+//!     ring                    b"gbring02" ‖ data directory id (16) ‖ bucket secret (32)
+//!     NNNN.slots              bucket NNNN (0000–1023) of 64-byte slots:
+//!                             user id i64 BE ‖ handle (16) ‖ key (32) ‖ flags (1) ‖ next reminder (7)
 //! ```
 //!
-//! sled trees (`BE` = big-endian; `ord` = big-endian with the sign bit
-//! flipped, so that byte order is numeric order):
+//! A user's bucket is a keyed hash of their id (the secret in `ring`). The
+//! handle is random; every sled key of the user's data starts with it.
 //!
-//! | tree                | key                                   | value |
-//! |---------------------|---------------------------------------|-------|
-//! | `meta`              | `b"schema_version"`                   | u32 BE, currently 1 |
-//! | `users`             | user id, i64 BE (8 bytes)             | nonce (24 bytes) ‖ XChaCha20Poly1305 ciphertext+tag of the record; associated data = user id as i64 BE |
-//! | `reminders`         | at ord(i64) ‖ user ord(i64) ‖ id UTF-8 | empty |
-//! | `reminders_by_user` | user ord(i64) ‖ at ord(i64) ‖ id UTF-8 | empty (index of `reminders`, kept in the same transaction) |
-//! | `updates`           | update id ord(i64)                    | empty; only the newest ~10 000 are kept |
+//! | tree      | key                                   | value |
+//! |-----------|---------------------------------------|-------|
+//! | `meta`    | `schema_version`, `db_id`             | u32 BE 2; the id also in `keys/ring` |
+//! | `records` | handle                                | nonce (24) ‖ XChaCha20Poly1305(record), associated data handle ‖ 1 |
+//! | `notes`   | handle ‖ note number u32 BE           | sealed note, associated data handle ‖ 2 |
+//! | `outbox`  | bucket u16 BE ‖ handle ‖ seq u64 BE   | sealed item, associated data handle ‖ 3 |
+//! | `updates` | event id, ordered i64                 | empty; the newest ~100 000 are kept |
 //!
-//! `at` is a unix time in seconds. A record is written only after its key
-//! file has been created and fsynced (file and directory). A record whose
-//! key file is missing reads as absent. On open, key files of users without
-//! a record are shredded: they are left over from an erase interrupted
-//! between its flush and its shredding.
+//! Opening checks that `db` and `keys` belong together (the data directory
+//! id): keys without a database, a database without keys, or a database
+//! from elsewhere are refused with what to do, and nothing is changed. A
+//! slot whose record was made durable once is marked live; if its record is
+//! then missing, the database was rolled back or damaged and loading that
+//! user fails rather than starting them afresh over their data. Records
+//! whose slot is gone are never overwritten (a new slot has a new handle).
 //!
-//! Version rules: a new store gets version 1; a store with a higher version
-//! is refused with [`StoreError::SchemaTooNew`]. A future version 2 must
-//! migrate in `SledStore::open` and bump the number last.
+//! Schema 1 (one key file per user, records keyed by user id, a plain
+//! reminder index) is migrated on first open and its key files shredded.
 
+mod backup;
 mod encoding;
 mod error;
 mod flusher;
-mod keyring;
 mod memory;
+mod migrate;
 mod sled_store;
+mod slots;
+mod space;
 
+pub use backup::{request_backup, restore};
 pub use error::StoreError;
 pub use memory::MemoryStore;
-pub use sled_store::SledStore;
+pub use sled_store::{SledStore, StoreOptions};
 
-/// A Telegram user (or chat) id.
+/// A user (or chat) id of a front end.
 pub type UserId = i64;
 
-/// A scheduled reminder. Holds ids only: no user-typed text is stored in it.
+/// Everything one event changes, written at once by [`Store::commit`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Change<'a> {
+    /// The user's new record; None when it did not change.
+    pub record: Option<&'a [u8]>,
+    /// Number of notes already stored: `notes` are appended after them.
+    pub notes_from: usize,
+    /// Notes added by this event.
+    pub notes: &'a [Vec<u8>],
+    /// The event's id (a Telegram update id), so that it is applied once.
+    pub event: Option<i64>,
+    /// Messages to deliver, in order.
+    pub outbox: &'a [Vec<u8>],
+    /// Unix time of the user's next unsent reminder, if any.
+    pub next_due: Option<i64>,
+}
+
+/// A user's stored data.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reminder {
-    /// Due time, unix seconds.
-    pub at: i64,
-    /// Whom to remind.
+pub struct Stored {
+    pub record: Vec<u8>,
+    /// Notes, oldest first.
+    pub notes: Vec<Vec<u8>>,
+}
+
+/// An outbox item waiting for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
     pub user: UserId,
-    /// Which reminder (a guide-defined id, not user text).
-    pub id: String,
+    /// Its place in the order of delivery.
+    pub seq: u64,
+    pub item: Vec<u8>,
 }
 
 /// The one storage trait: everything the app persists goes through it.
 pub trait Store: Send + Sync {
-    /// The user's record (opaque bytes, already serialised by the caller), or None.
-    fn load(&self, user: UserId) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Replace the user's record atomically; when it returns Ok the write is
-    /// durable (flushed to disk).
-    fn save(&self, user: UserId, record: &[u8]) -> Result<(), StoreError>;
-    /// Erase everything of this user (record, reminders) durably, so that
-    /// nothing they typed stays readable in the data directory.
-    fn erase(&self, user: UserId) -> Result<(), StoreError>;
+    /// The user's record and notes, or None for a user without a record.
+    fn load(&self, user: UserId) -> Result<Option<Stored>, StoreError>;
+    /// True when an event with this id was committed (or erased with).
+    fn applied(&self, event: i64) -> Result<bool, StoreError>;
+    /// Writes one event's changes atomically and durably; returns the outbox
+    /// sequence numbers of `change.outbox`, in order.
+    fn commit(&self, user: UserId, change: &Change<'_>) -> Result<Vec<u64>, StoreError>;
+    /// Erases everything of this user durably (record, notes, outbox,
+    /// reminder time, key), records `event` as applied, and queues
+    /// `farewell` for delivery (sealed with a fresh key that is cleared once
+    /// it is delivered).
+    fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError>;
     /// Every user with a record.
     fn users(&self) -> Result<Vec<UserId>, StoreError>;
-    /// Remember a Telegram update id; Ok(true) the first time (durable before
-    /// returning), Ok(false) if already seen. Only the newest ~10 000 ids are
-    /// kept, so a very old id counts as new again.
+    /// Users whose next reminder time is at or before `now`.
+    fn due(&self, now: i64) -> Result<Vec<UserId>, StoreError>;
+    /// Every outbox item not yet delivered, in order.
+    fn pending(&self) -> Result<Vec<Queued>, StoreError>;
+    /// Takes a delivered (or abandoned) item out of the outbox.
+    fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError>;
+    /// Records an update id that never reaches the app (a sticker, a photo);
+    /// Ok(true) the first time, Ok(false) if already seen.
     fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError>;
-    /// Schedules a reminder for `user` at `at` (unix seconds), durably.
-    /// Scheduling the same (at, user, id) twice keeps one.
-    fn schedule_reminder(&self, at: i64, user: UserId, id: &str) -> Result<(), StoreError>;
-    /// All reminders with `at <= now`, oldest first.
-    fn due_reminders(&self, now: i64) -> Result<Vec<Reminder>, StoreError>;
-    /// All reminders of one user, oldest first.
-    fn reminders_of(&self, user: UserId) -> Result<Vec<Reminder>, StoreError>;
-    /// Remove one reminder durably (after it was sent, or when cancelled).
-    /// Removing a reminder that does not exist is not an error.
-    fn remove_reminder(&self, r: &Reminder) -> Result<(), StoreError>;
 }
 
 /// Behaviour every [`Store`] must show, written once and run against each
@@ -113,58 +148,117 @@ pub trait Store: Send + Sync {
 pub(crate) mod tests {
     use super::*;
 
-    fn reminder(at: i64, user: UserId, id: &str) -> Reminder {
-        Reminder { at, user, id: id.to_owned() }
+    fn change<'a>(record: &'a [u8]) -> Change<'a> {
+        Change { record: Some(record), ..Change::default() }
     }
 
     /// Runs every shared check on `store`, which must be empty.
     pub(crate) fn check_all(store: &dyn Store) {
         round_trip(store);
-        overwrite(store);
+        notes_append(store);
+        events_apply_once(store);
+        outbox_in_order(store);
+        reminders_due(store);
         erase(store);
         first_delivery(store);
-        reminders_order_and_due_boundaries(store);
     }
 
     fn round_trip(store: &dyn Store) {
         assert_eq!(store.load(10).expect("load"), None);
-        store.save(10, b"{\"step\":\"start\"}").expect("save");
-        assert_eq!(store.load(10).expect("load"), Some(b"{\"step\":\"start\"}".to_vec()));
-        store.save(-10, b"").expect("save an empty record");
-        assert_eq!(store.load(-10).expect("load"), Some(Vec::new()));
+        store.commit(10, &change(b"{\"step\":\"start\"}")).expect("save");
+        assert_eq!(store.load(10).expect("load").map(|s| s.record), Some(b"{\"step\":\"start\"}".to_vec()));
+        store.commit(-10, &change(b"")).expect("save an empty record");
+        assert_eq!(store.load(-10).expect("load").map(|s| s.record), Some(Vec::new()));
+        store.commit(10, &change(b"second, longer")).expect("overwrite");
+        assert_eq!(store.load(10).expect("load").map(|s| s.record), Some(b"second, longer".to_vec()));
         let mut users = store.users().expect("users");
         users.sort_unstable();
         assert_eq!(users, vec![-10, 10]);
     }
 
-    fn overwrite(store: &dyn Store) {
-        store.save(20, b"first").expect("save");
-        store.save(20, b"second, longer").expect("save");
-        assert_eq!(store.load(20).expect("load"), Some(b"second, longer".to_vec()));
+    fn notes_append(store: &dyn Store) {
+        let first = [b"one".to_vec(), b"two".to_vec()];
+        store.commit(20, &Change { record: Some(b"r"), notes: &first, ..Change::default() }).expect("notes");
+        let third = [b"three".to_vec()];
+        store.commit(20, &Change { notes_from: 2, notes: &third, ..Change::default() }).expect("more");
+        let loaded = store.load(20).expect("load").expect("stored");
+        assert_eq!(loaded.record, b"r");
+        assert_eq!(loaded.notes, vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+    }
+
+    fn events_apply_once(store: &dyn Store) {
+        assert!(!store.applied(700).expect("applied"));
+        store.commit(21, &Change { record: Some(b"x"), event: Some(700), ..Change::default() }).expect("commit");
+        assert!(store.applied(700).expect("applied"));
+        // An event that changed nothing but was answered is recorded too.
+        store.commit(21, &Change { event: Some(-701), ..Change::default() }).expect("commit");
+        assert!(store.applied(-701).expect("applied"));
+        assert_eq!(store.load(21).expect("load").map(|s| s.record), Some(b"x".to_vec()));
+    }
+
+    fn outbox_in_order(store: &dyn Store) {
+        let items = [b"a".to_vec(), b"b".to_vec()];
+        let first = store.commit(30, &Change { record: Some(b"r"), outbox: &items, ..Change::default() }).expect("c");
+        let second = store.commit(31, &Change { outbox: &[b"c".to_vec()], ..Change::default() }).expect("c");
+        assert_eq!(first.len(), 2);
+        assert!(first[0] < first[1] && first[1] < second[0], "{first:?} {second:?}");
+        let pending = store.pending().expect("pending");
+        let seen: Vec<(UserId, &[u8])> = pending.iter().map(|q| (q.user, q.item.as_slice())).collect();
+        assert_eq!(seen, vec![(30, &b"a"[..]), (30, &b"b"[..]), (31, &b"c"[..])]);
+        store.delivered(30, first[0]).expect("delivered");
+        store.delivered(30, first[0]).expect("twice is fine");
+        let left: Vec<u64> = store.pending().expect("pending").iter().map(|q| q.seq).collect();
+        assert_eq!(left, vec![first[1], second[0]]);
+        store.delivered(30, first[1]).expect("delivered");
+        store.delivered(31, second[0]).expect("delivered");
+        assert_eq!(store.pending().expect("pending"), vec![]);
+    }
+
+    fn reminders_due(store: &dyn Store) {
+        store.commit(40, &Change { record: Some(b"r"), next_due: Some(100), ..Change::default() }).expect("c");
+        store.commit(41, &Change { record: Some(b"r"), next_due: Some(-5), ..Change::default() }).expect("c");
+        store.commit(42, &Change { record: Some(b"r"), next_due: None, ..Change::default() }).expect("c");
+        let due = |now| {
+            let mut d = store.due(now).expect("due");
+            d.sort_unstable();
+            d
+        };
+        assert_eq!(due(-6), Vec::<UserId>::new());
+        assert_eq!(due(-5), vec![41]);
+        assert_eq!(due(100), vec![40, 41]);
+        store.commit(41, &Change { next_due: None, ..Change::default() }).expect("c");
+        assert_eq!(due(i64::MAX - 1), vec![40]);
+        store.commit(40, &Change { next_due: Some(i64::MIN + 1), ..Change::default() }).expect("c");
+        assert_eq!(due(0), vec![40]);
+        store.commit(40, &Change { next_due: None, ..Change::default() }).expect("c");
     }
 
     fn erase(store: &dyn Store) {
-        store.save(30, b"SECRET-NOTE-4242").expect("save");
-        store.save(31, b"neighbour").expect("save");
-        store.schedule_reminder(100, 30, "a").expect("schedule");
-        store.schedule_reminder(-100, 30, "b").expect("schedule");
-        store.schedule_reminder(100, 31, "a").expect("schedule");
+        let notes = [b"SECRET-NOTE-4242".to_vec()];
+        store
+            .commit(50, &Change { record: Some(b"rec"), notes: &notes, next_due: Some(5), ..Change::default() })
+            .expect("save");
+        store.commit(51, &change(b"neighbour")).expect("save");
+        store.commit(50, &Change { outbox: &[b"unsent".to_vec()], ..Change::default() }).expect("queue");
 
-        store.erase(30).expect("erase");
-        assert_eq!(store.load(30).expect("load"), None);
-        assert_eq!(store.reminders_of(30).expect("reminders"), vec![]);
-        assert!(!store.users().expect("users").contains(&30));
-        // The neighbour is untouched.
-        assert_eq!(store.load(31).expect("load"), Some(b"neighbour".to_vec()));
-        assert_eq!(store.reminders_of(31).expect("reminders"), vec![reminder(100, 31, "a")]);
-        store.erase(30).expect("erasing twice is fine");
+        let farewell = store.erase(50, Some(900), &[b"bye".to_vec()]).expect("erase");
+        assert_eq!(store.load(50).expect("load"), None);
+        assert!(!store.users().expect("users").contains(&50));
+        assert!(!store.due(i64::MAX - 1).expect("due").contains(&50));
+        assert!(store.applied(900).expect("applied"), "the erasing event stays applied");
+        let pending = store.pending().expect("pending");
+        assert_eq!(pending, vec![Queued { user: 50, seq: farewell[0], item: b"bye".to_vec() }], "only the farewell");
+        store.delivered(50, farewell[0]).expect("delivered");
+        assert_eq!(store.pending().expect("pending"), vec![]);
+        assert_eq!(store.load(51).expect("load").map(|s| s.record), Some(b"neighbour".to_vec()));
+        store.erase(50, None, &[]).expect("erasing twice is fine");
 
-        // A user can come back after erasure.
-        store.save(30, b"fresh start").expect("save");
-        assert_eq!(store.load(30).expect("load"), Some(b"fresh start".to_vec()));
-
-        store.erase(31).expect("erase");
-        store.erase(30).expect("erase");
+        // A user can come back after erasure, with nothing of before.
+        store.commit(50, &change(b"fresh start")).expect("save");
+        let back = store.load(50).expect("load").expect("stored");
+        assert_eq!((back.record.as_slice(), back.notes.len()), (&b"fresh start"[..], 0));
+        store.erase(50, None, &[]).expect("erase");
+        store.erase(51, None, &[]).expect("erase");
     }
 
     fn first_delivery(store: &dyn Store) {
@@ -172,49 +266,5 @@ pub(crate) mod tests {
         assert!(!store.first_delivery(7).expect("second"));
         assert!(store.first_delivery(-7).expect("negative ids are distinct"));
         assert!(!store.first_delivery(-7).expect("second"));
-    }
-
-    fn reminders_order_and_due_boundaries(store: &dyn Store) {
-        store.schedule_reminder(5, 2, "x").expect("schedule");
-        store.schedule_reminder(-5, 2, "y").expect("schedule");
-        store.schedule_reminder(0, 1, "z").expect("schedule");
-        store.schedule_reminder(5, -1, "w").expect("schedule");
-        store.schedule_reminder(i64::MIN, 1, "first").expect("schedule");
-        store.schedule_reminder(i64::MAX, 1, "last").expect("schedule");
-        store.schedule_reminder(5, 2, "x").expect("scheduling twice keeps one");
-
-        assert_eq!(store.due_reminders(i64::MIN).expect("due"), vec![reminder(i64::MIN, 1, "first")]);
-        assert_eq!(store.due_reminders(-6).expect("due").len(), 1);
-        assert_eq!(store.due_reminders(-5).expect("due"), vec![reminder(i64::MIN, 1, "first"), reminder(-5, 2, "y"),]);
-        assert_eq!(
-            store.due_reminders(4).expect("due"),
-            vec![reminder(i64::MIN, 1, "first"), reminder(-5, 2, "y"), reminder(0, 1, "z"),]
-        );
-        let at_five = vec![
-            reminder(i64::MIN, 1, "first"),
-            reminder(-5, 2, "y"),
-            reminder(0, 1, "z"),
-            reminder(5, -1, "w"),
-            reminder(5, 2, "x"),
-        ];
-        assert_eq!(store.due_reminders(5).expect("due"), at_five);
-        let mut all = at_five.clone();
-        all.push(reminder(i64::MAX, 1, "last"));
-        assert_eq!(store.due_reminders(i64::MAX).expect("due"), all);
-
-        assert_eq!(
-            store.reminders_of(1).expect("of"),
-            vec![reminder(i64::MIN, 1, "first"), reminder(0, 1, "z"), reminder(i64::MAX, 1, "last"),]
-        );
-        assert_eq!(store.reminders_of(2).expect("of"), vec![reminder(-5, 2, "y"), reminder(5, 2, "x"),]);
-
-        store.remove_reminder(&reminder(-5, 2, "y")).expect("remove");
-        store.remove_reminder(&reminder(-5, 2, "y")).expect("removing twice is fine");
-        assert_eq!(store.reminders_of(2).expect("of"), vec![reminder(5, 2, "x")]);
-        assert_eq!(store.due_reminders(-5).expect("due"), vec![reminder(i64::MIN, 1, "first")]);
-        for r in store.due_reminders(i64::MAX).expect("due") {
-            store.remove_reminder(&r).expect("remove");
-        }
-        assert_eq!(store.due_reminders(i64::MAX).expect("due"), vec![]);
     }
 }

@@ -1,79 +1,204 @@
 //! [`SledStore`]: the [`Store`] on disk, over sled 0.34.
 //!
-//! Owns the sled database under `<dir>/db` and, through [`Keyring`], the key
-//! files under `<dir>/keys`. Every sled call of the application lives here
-//! (sled 0.34 is unmaintained upstream, so it stays behind this one module).
-//! The on-disk layout is documented in the parent module.
+//! Owns the sled database under `<dir>/db` and, through [`Slots`], the key
+//! slots under `<dir>/keys`. Every sled call of the application lives in
+//! this module and its siblings (sled 0.34 is unmaintained upstream, so it
+//! stays behind this one module). The layout is documented in the parent.
 
 use std::{
+    collections::{BTreeSet, HashMap},
     io,
     path::{Path, PathBuf},
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Mutex, PoisonError, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use sled::{Transactional, transaction::TransactionError};
 
 use super::{
-    Reminder, Store, StoreError, UserId, encoding,
+    Change, Queued, Store, StoreError, Stored, UserId, encoding,
     flusher::Flusher,
-    keyring::{self, Keyring},
+    migrate,
+    slots::{BucketGuard, HANDLE_LEN, Handle, Kind, NEVER, Slot, SlotRef, Slots, create_private_dir, flag},
+    space::{DEFAULT_MIN_FREE, Space},
 };
 
-/// sled's page cache; its default of 1 GiB is far more than a bot needs.
-const CACHE_CAPACITY: u64 = 64 * 1024 * 1024;
-/// How many update ids `first_delivery` remembers. Telegram keeps an update
-/// for at most 24 hours, far fewer than this for one bot.
-const UPDATES_KEPT: usize = 10_000;
-/// Prune the `updates` tree once every this many new ids: counting the tree
-/// is a scan, too slow to do on each insert.
+/// How many event ids are remembered. Telegram keeps an update for at most
+/// 24 hours, far fewer than this for one bot.
+const UPDATES_KEPT: usize = 100_000;
+/// Prune the `updates` tree once every this many new ids.
 const PRUNE_EVERY: u64 = 1_000;
+/// Largest record accepted; a step that would write more is refused.
+pub const MAX_RECORD: usize = 256 * 1024;
+
+/// How a store is opened.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// Free space the filesystem must keep; writes are refused below it.
+    pub min_free_bytes: u64,
+    /// sled's page cache.
+    pub cache_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions { min_free_bytes: DEFAULT_MIN_FREE, cache_bytes: 64 * 1024 * 1024 }
+    }
+}
 
 /// The store on disk. Cheap to share: put it in an `Arc`.
 pub struct SledStore {
     dir: PathBuf,
-    users: sled::Tree,
-    reminders: sled::Tree,
-    reminders_by_user: sled::Tree,
-    updates: sled::Tree,
-    keyring: Keyring,
+    pub(super) db: sled::Db,
+    pub(super) records: sled::Tree,
+    pub(super) notes: sled::Tree,
+    pub(super) outbox: sled::Tree,
+    pub(super) updates: sled::Tree,
+    pub(super) slots: Slots,
     flusher: Flusher,
+    space: Space,
+    /// Writers hold it shared; a backup holds it alone, so it copies a
+    /// state no write is halfway through.
+    pub(super) pause: RwLock<()>,
+    seq: AtomicU64,
     new_updates: AtomicU64,
+    /// Users by next reminder time; built on the first [`Store::due`] call
+    /// (not at open, so that opening stays as fast for a million users).
+    due: Mutex<Option<DueIndex>>,
+}
+
+#[derive(Default)]
+struct DueIndex {
+    by_time: BTreeSet<(i64, UserId)>,
+    of_user: HashMap<UserId, i64>,
+}
+
+impl DueIndex {
+    fn set(&mut self, user: UserId, at: i64) {
+        if let Some(old) = self.of_user.remove(&user) {
+            self.by_time.remove(&(old, user));
+        }
+        if at != NEVER {
+            self.by_time.insert((at, user));
+            self.of_user.insert(user, at);
+        }
+    }
 }
 
 impl SledStore {
-    /// Opens the store in `dir`, creating `dir` (mode 0700) and an empty
-    /// store if needed.
-    ///
-    /// Fails with [`StoreError::InUse`] when another process has it open, and
-    /// with [`StoreError::SchemaTooNew`] when a newer guidebot wrote it.
+    /// Opens the store in `dir` with the default options.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
-        keyring::create_private_dir(dir)?;
+        SledStore::open_with(dir, StoreOptions::default())
+    }
+
+    /// Opens the store in `dir`, creating `dir` (mode 0700) and an empty
+    /// store if there is nothing there yet.
+    ///
+    /// Refuses, changing nothing: a directory in use by another process
+    /// ([`StoreError::InUse`]); a filesystem below the free-space reserve
+    /// ([`StoreError::DiskFull`]); keys without their database
+    /// ([`StoreError::DatabaseMissing`]); a database without its keys or with
+    /// another directory's keys ([`StoreError::KeysMismatch`]); a newer
+    /// schema ([`StoreError::SchemaTooNew`]). Schema 1 is migrated.
+    pub fn open_with(dir: &Path, options: StoreOptions) -> Result<SledStore, StoreError> {
+        create_private_dir(dir)?;
+        let space = Space::new(dir, options.min_free_bytes);
+        space.check(1)?;
+        let db_dir = dir.join("db");
+        let keys_dir = dir.join("keys");
+        let keys_present = Slots::exists(&keys_dir) || migrate::has_v1_keys(&keys_dir);
+        if keys_present && !db_dir.join("conf").exists() {
+            return Err(StoreError::DatabaseMissing { dir: dir.to_path_buf() });
+        }
         let db = sled::Config::new()
-            .path(dir.join("db"))
-            .cache_capacity(CACHE_CAPACITY)
+            .path(&db_dir)
+            .cache_capacity(options.cache_bytes)
             // We flush explicitly before acknowledging each change; a timer
             // would only add fsyncs.
             .flush_every_ms(None)
             .open()
             .map_err(|source| open_error(dir, source))?;
-        check_schema(&db, dir)?;
+        let meta = db.open_tree("meta").map_err(StoreError::db("opening tree `meta`"))?;
+        let version = match meta.get(encoding::SCHEMA_VERSION_KEY).map_err(StoreError::db("reading the schema"))? {
+            Some(v) => Some(encoding::decode_schema_version(&v)?),
+            None => None,
+        };
+        let slots = match version {
+            None if keys_present => return Err(StoreError::DatabaseMissing { dir: dir.to_path_buf() }),
+            None => {
+                let slots = Slots::open(&keys_dir, true)?;
+                meta.insert(encoding::DB_ID_KEY, &slots.db_id).map_err(StoreError::db("writing the id"))?;
+                meta.insert(encoding::SCHEMA_VERSION_KEY, &encoding::SCHEMA_VERSION.to_be_bytes())
+                    .map_err(StoreError::db("writing the schema version"))?;
+                db.flush().map_err(|source| StoreError::Flush { source })?;
+                slots
+            }
+            Some(1) => {
+                let slots = Slots::open(&keys_dir, true)?;
+                migrate::v1_to_v2(&db, &slots, &keys_dir)?;
+                slots
+            }
+            Some(2) => {
+                if !Slots::exists(&keys_dir) {
+                    return Err(StoreError::KeysMismatch { dir: dir.to_path_buf(), detail: "keys/ring is missing" });
+                }
+                let slots = Slots::open(&keys_dir, false)?;
+                let stored = meta.get(encoding::DB_ID_KEY).map_err(StoreError::db("reading the id"))?;
+                if stored.as_deref() != Some(&slots.db_id[..]) {
+                    return Err(StoreError::KeysMismatch {
+                        dir: dir.to_path_buf(),
+                        detail: "they belong to different data directories",
+                    });
+                }
+                slots
+            }
+            Some(found) if found > encoding::SCHEMA_VERSION => {
+                return Err(StoreError::SchemaTooNew {
+                    dir: dir.to_path_buf(),
+                    found,
+                    supported: encoding::SCHEMA_VERSION,
+                });
+            }
+            Some(found) => {
+                return Err(StoreError::Corrupt { tree: "meta", detail: format!("unknown schema version {found}") });
+            }
+        };
+        match super::slots::tighten_tree(dir) {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::warn!(dir = %dir.display(), files = n, "files in the data directory were readable by others; made them private")
+            }
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "could not check the permissions of the data directory")
+            }
+        }
 
         let tree = |name: &'static str| db.open_tree(name).map_err(StoreError::db(format!("opening tree `{name}`")));
-        let store = SledStore {
+        let outbox = tree("outbox")?;
+        let next_seq = match outbox.last().map_err(StoreError::db("reading the outbox"))? {
+            Some((key, _)) => encoding::decode_outbox_key(&key)?.2 + 1,
+            None => 0,
+        };
+        Ok(SledStore {
             dir: dir.to_path_buf(),
-            users: tree("users")?,
-            reminders: tree("reminders")?,
-            reminders_by_user: tree("reminders_by_user")?,
+            records: tree("records")?,
+            notes: tree("notes")?,
+            outbox,
             updates: tree("updates")?,
-            keyring: Keyring::open(dir.join("keys"))?,
+            slots,
             flusher: {
                 let db = db.clone();
                 Flusher::start(Box::new(move || db.flush()))?
             },
+            db,
+            space,
+            pause: RwLock::new(()),
+            seq: AtomicU64::new(next_seq),
             new_updates: AtomicU64::new(0),
-        };
-        store.shred_orphan_keys()?;
-        Ok(store)
+            due: Mutex::new(None),
+        })
     }
 
     /// The data directory this store was opened on.
@@ -81,30 +206,104 @@ impl SledStore {
         &self.dir
     }
 
-    /// Shreds key files without a record. They are left behind when the
-    /// process died between an erase's flush and its shredding (the key
-    /// would still open the erased record's bytes in sled's old log), or
-    /// between creating a key and writing the first record.
-    fn shred_orphan_keys(&self) -> Result<(), StoreError> {
-        let mut shredded = 0usize;
-        for user in self.keyring.users_with_key_file()? {
-            let mut shard = self.keyring.lock(user);
-            let has_record = self
-                .users
-                .contains_key(encoding::user_key(user))
-                .map_err(StoreError::db(format!("reading the record of user {user}")))?;
-            if !has_record {
-                shard.shred(user)?;
-                shredded += 1;
+    /// Bytes the database and keys take on disk.
+    pub fn disk_bytes(&self) -> io::Result<u64> {
+        fn walk(p: &Path) -> io::Result<u64> {
+            let mut total = 0;
+            for entry in std::fs::read_dir(p)? {
+                let entry = entry?;
+                let meta = entry.metadata()?;
+                total += if meta.is_dir() {
+                    walk(&entry.path())?
+                } else {
+                    std::os::unix::fs::MetadataExt::blocks(&meta) * 512
+                };
             }
+            Ok(total)
         }
-        if shredded > 0 {
-            tracing::info!(shredded, "shredded key files of users without a record");
+        walk(&self.dir)
+    }
+
+    /// Flushes and waits: the last writes are on disk when it returns.
+    pub(super) fn flush_now(&self) -> Result<(), StoreError> {
+        self.flusher.wait_durable()
+    }
+
+    /// The user's slot, finishing an erase that a crash interrupted; with
+    /// `create`, a new slot when there is none.
+    fn slot(
+        &self,
+        guard: &mut BucketGuard<'_>,
+        user: UserId,
+        create: bool,
+    ) -> Result<Option<(SlotRef, Slot)>, StoreError> {
+        if let Some((at, slot)) = guard.find(user).map(|(a, s)| (a, s.clone())) {
+            if slot.flags & flag::ERASING == 0 {
+                return Ok(Some((at, slot)));
+            }
+            self.remove_data(guard.number(), &slot.handle, None, &[])?;
+            self.flusher.wait_durable()?;
+            guard.put(at, None)?;
+            self.set_due(user, NEVER);
+        }
+        if !create {
+            return Ok(None);
+        }
+        guard.create(user, 0).map(Some)
+    }
+
+    /// Removes every value under `handle` (and inserts `insert` outbox
+    /// entries and the event id) in one transaction; not yet flushed.
+    fn remove_data(
+        &self,
+        bucket: u16,
+        handle: &Handle,
+        event: Option<i64>,
+        insert: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let action = || "erasing a user's data".to_owned();
+        let notes =
+            self.notes.scan_prefix(handle).keys().collect::<Result<Vec<_>, _>>().map_err(StoreError::db(action()))?;
+        let outbox = self
+            .outbox
+            .scan_prefix(encoding::outbox_prefix(bucket, handle))
+            .keys()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::db(action()))?;
+        (&self.records, &self.notes, &self.outbox, &self.updates)
+            .transaction(|(records, notes_t, outbox_t, updates)| {
+                records.remove(&handle[..])?;
+                for k in &notes {
+                    notes_t.remove(k)?;
+                }
+                for k in &outbox {
+                    outbox_t.remove(k)?;
+                }
+                for (k, v) in insert {
+                    outbox_t.insert(k.as_slice(), v.as_slice())?;
+                }
+                if let Some(id) = event {
+                    updates.insert(&encoding::update_key(id), &[] as &[u8])?;
+                }
+                Ok(())
+            })
+            .map_err(transaction_error(action()))
+    }
+
+    fn set_due(&self, user: UserId, at: i64) {
+        if let Some(index) = self.due.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+            index.set(user, at);
+        }
+    }
+
+    fn note_new_update(&self) -> Result<(), StoreError> {
+        if self.new_updates.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
+            self.prune_updates(UPDATES_KEPT)?;
         }
         Ok(())
     }
 
-    /// Drops the oldest update ids beyond `keep`.
+    /// Drops the oldest event ids beyond `keep`.
     fn prune_updates(&self, keep: usize) -> Result<(), StoreError> {
         let excess = self.updates.len().saturating_sub(keep);
         for key in self.updates.iter().keys().take(excess) {
@@ -113,148 +312,259 @@ impl SledStore {
         }
         Ok(())
     }
+
+    fn pause(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.pause.read().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Store for SledStore {
-    fn load(&self, user: UserId) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut shard = self.keyring.lock(user);
-        let sealed = self
-            .users
-            .get(encoding::user_key(user))
-            .map_err(StoreError::db(format!("loading the record of user {user}")))?;
+    fn load(&self, user: UserId) -> Result<Option<Stored>, StoreError> {
+        let mut guard = self.slots.lock_user(user)?;
+        let Some((at, slot)) = self.slot(&mut guard, user, false)? else {
+            return Ok(None);
+        };
+        let sealed =
+            self.records.get(slot.handle).map_err(StoreError::db(format!("loading the record of user {user}")))?;
         let Some(sealed) = sealed else {
+            if slot.flags & flag::LIVE != 0 {
+                return Err(StoreError::RecordMissing { user });
+            }
             return Ok(None);
         };
-        let Some(key) = shard.existing(user)? else {
-            tracing::warn!(user, "record has no key file; treating it as absent");
-            return Ok(None);
-        };
-        key.open(user, &sealed).map(Some)
-    }
-
-    fn save(&self, user: UserId, record: &[u8]) -> Result<(), StoreError> {
-        {
-            // The shard lock orders this save against an erase of the same
-            // user; it is released before the flush wait so that other users
-            // of the shard are not held up by the disk.
-            let mut shard = self.keyring.lock(user);
-            let key = shard.get_or_create(user)?;
-            let sealed = key.seal(user, record)?;
-            self.users
-                .insert(encoding::user_key(user), sealed)
-                .map_err(StoreError::db(format!("saving the record of user {user}")))?;
+        if slot.flags & flag::LIVE == 0 {
+            // Saved, but the process stopped before marking it: mark now.
+            let mut live = slot.clone();
+            live.flags |= flag::LIVE;
+            guard.put(at, Some(&live))?;
         }
-        self.flusher.wait_durable()
+        drop(guard);
+        let record = slot.key.open(&slot.handle, Kind::Record, &sealed, user)?;
+        let mut notes = Vec::new();
+        for entry in self.notes.scan_prefix(slot.handle) {
+            let (_, value) = entry.map_err(StoreError::db(format!("loading the notes of user {user}")))?;
+            notes.push(slot.key.open(&slot.handle, Kind::Note, &value, user)?);
+        }
+        Ok(Some(Stored { record, notes }))
     }
 
-    fn erase(&self, user: UserId) -> Result<(), StoreError> {
-        // Held to the end: a save of this user must not slip in between the
-        // removal and the shredding, or it would write under a doomed key.
-        let mut shard = self.keyring.lock(user);
-        shard.forget(user);
-        let action = || format!("erasing user {user}");
-        let index_keys = self
-            .reminders_by_user
-            .scan_prefix(encoding::reminder_index_prefix(user))
-            .keys()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(StoreError::db(action()))?;
-        let reminders =
-            index_keys.iter().map(|k| encoding::decode_reminder_index_key(k)).collect::<Result<Vec<_>, _>>()?;
-        (&self.users, &self.reminders, &self.reminders_by_user)
-            .transaction(|(users, by_time, by_user)| {
-                users.remove(&encoding::user_key(user))?;
-                for r in &reminders {
-                    by_time.remove(encoding::reminder_key(r.at, r.user, &r.id))?;
-                    by_user.remove(encoding::reminder_index_key(r.at, r.user, &r.id))?;
+    fn applied(&self, event: i64) -> Result<bool, StoreError> {
+        self.updates.contains_key(encoding::update_key(event)).map_err(StoreError::db("reading update ids"))
+    }
+
+    fn commit(&self, user: UserId, change: &Change<'_>) -> Result<Vec<u64>, StoreError> {
+        if let Some(record) = change.record
+            && record.len() > MAX_RECORD
+        {
+            return Err(StoreError::TooLarge { user, len: record.len(), limit: MAX_RECORD });
+        }
+        let _pause = self.pause();
+        self.space.check(1)?;
+        let mut guard = self.slots.lock_user(user)?;
+        let Some((at, mut slot)) = self.slot(&mut guard, user, true)? else {
+            return Err(StoreError::Corrupt { tree: "keys", detail: "a new slot could not be made".to_owned() });
+        };
+        let next_due = change.next_due.unwrap_or(NEVER);
+        if next_due < slot.next_due {
+            // Earlier first: a crash after this write wakes the reminder
+            // ticker for nothing, never misses a reminder.
+            slot.next_due = next_due;
+            guard.put(at, Some(&slot))?;
+        }
+        let bucket = guard.number();
+        drop(guard);
+
+        let sealed_record = match change.record {
+            Some(r) => Some(slot.key.seal(&slot.handle, Kind::Record, r)?),
+            None => None,
+        };
+        let mut notes = Vec::with_capacity(change.notes.len());
+        for (i, note) in change.notes.iter().enumerate() {
+            let number = u32::try_from(change.notes_from + i).unwrap_or(u32::MAX);
+            notes.push((encoding::note_key(&slot.handle, number), slot.key.seal(&slot.handle, Kind::Note, note)?));
+        }
+        let mut seqs = Vec::with_capacity(change.outbox.len());
+        let mut outbox = Vec::with_capacity(change.outbox.len());
+        for item in change.outbox {
+            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+            seqs.push(seq);
+            outbox.push((
+                encoding::outbox_key(bucket, &slot.handle, seq),
+                slot.key.seal(&slot.handle, Kind::Outbox, item)?,
+            ));
+        }
+        let action = || format!("saving the changes of user {user}");
+        (&self.records, &self.notes, &self.outbox, &self.updates)
+            .transaction(|(records, notes_t, outbox_t, updates)| {
+                if let Some(r) = &sealed_record {
+                    records.insert(&slot.handle[..], r.as_slice())?;
+                }
+                for (k, v) in &notes {
+                    notes_t.insert(k.as_slice(), v.as_slice())?;
+                }
+                for (k, v) in &outbox {
+                    outbox_t.insert(k.as_slice(), v.as_slice())?;
+                }
+                if let Some(id) = change.event {
+                    updates.insert(&encoding::update_key(id), &[] as &[u8])?;
                 }
                 Ok(())
             })
             .map_err(transaction_error(action()))?;
+        if change.event.is_some() {
+            self.note_new_update()?;
+        }
         self.flusher.wait_durable()?;
-        // Only now that the removal is durable may the key go: shredding
-        // first and crashing before the flush would leave an unreadable
-        // record that still counts as present.
-        shard.shred(user)?;
+
+        let becomes_live = sealed_record.is_some() && slot.flags & flag::LIVE == 0;
+        if becomes_live || next_due != slot.next_due {
+            let mut guard = self.slots.lock(bucket)?;
+            if let Some((at, current)) = guard.find_handle(&slot.handle).map(|(a, s)| (a, s.clone())) {
+                let mut updated = current;
+                updated.next_due = next_due;
+                if sealed_record.is_some() {
+                    updated.flags |= flag::LIVE;
+                }
+                guard.put(at, Some(&updated))?;
+            }
+        }
+        self.set_due(user, next_due);
+        Ok(seqs)
+    }
+
+    fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+        let _pause = self.pause();
+        self.space.check(2)?;
+        let mut guard = self.slots.lock_user(user)?;
+        let bucket = guard.number();
+        let existing = guard.find(user).map(|(a, s)| (a, s.clone()));
+        // The farewell gets a slot of its own first, so that after a crash
+        // it can still be opened and sent.
+        let mut seqs = Vec::new();
+        let mut insert = Vec::new();
+        if !farewell.is_empty() {
+            let (_, fw) = guard.create(user, flag::FAREWELL)?;
+            for item in farewell {
+                let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+                seqs.push(seq);
+                insert.push((
+                    encoding::outbox_key(bucket, &fw.handle, seq),
+                    fw.key.seal(&fw.handle, Kind::Outbox, item)?,
+                ));
+            }
+        }
+        let Some((at, mut slot)) = existing else {
+            // Nothing stored: record the event and queue the farewell.
+            if event.is_some() || !insert.is_empty() {
+                self.remove_data(bucket, &[0u8; HANDLE_LEN], event, &insert)?;
+                self.flusher.wait_durable()?;
+            }
+            return Ok(seqs);
+        };
+        slot.flags |= flag::ERASING;
+        guard.put(at, Some(&slot))?;
+        self.remove_data(bucket, &slot.handle, event, &insert)?;
+        self.flusher.wait_durable()?;
+        // Only now that the removal is durable may the key go.
+        guard.put(at, None)?;
+        drop(guard);
+        self.set_due(user, NEVER);
         tracing::info!(user, "erased user");
-        Ok(())
+        Ok(seqs)
     }
 
     fn users(&self) -> Result<Vec<UserId>, StoreError> {
-        self.users
-            .iter()
-            .keys()
-            .map(|key| {
-                let key = key.map_err(StoreError::db("listing users"))?;
-                encoding::decode_user_key(&key)
-            })
-            .collect()
+        let mut users = Vec::new();
+        for slot in self.slots.all()? {
+            if slot.flags & (flag::FAREWELL | flag::ERASING) == 0
+                && self.records.contains_key(slot.handle).map_err(StoreError::db("listing users"))?
+            {
+                users.push(slot.user);
+            }
+        }
+        Ok(users)
+    }
+
+    fn due(&self, now: i64) -> Result<Vec<UserId>, StoreError> {
+        let mut index = self.due.lock().unwrap_or_else(PoisonError::into_inner);
+        if index.is_none() {
+            let mut built = DueIndex::default();
+            for slot in self.slots.all()? {
+                if slot.flags & (flag::FAREWELL | flag::ERASING) == 0 {
+                    built.set(slot.user, slot.next_due);
+                }
+            }
+            *index = Some(built);
+        }
+        let Some(index) = index.as_ref() else { return Ok(Vec::new()) };
+        Ok(index.by_time.iter().take_while(|(at, _)| *at <= now).map(|(_, user)| *user).collect())
+    }
+
+    fn pending(&self) -> Result<Vec<Queued>, StoreError> {
+        let mut out = Vec::new();
+        let mut orphans = Vec::new();
+        for entry in self.outbox.iter() {
+            let (key, value) = entry.map_err(StoreError::db("reading the outbox"))?;
+            let (bucket, handle, seq) = encoding::decode_outbox_key(&key)?;
+            let guard = self.slots.lock(bucket)?;
+            match guard.find_handle(&handle) {
+                Some((_, slot)) => {
+                    let item = slot.key.open(&handle, Kind::Outbox, &value, slot.user)?;
+                    out.push(Queued { user: slot.user, seq, item });
+                }
+                None => orphans.push(key),
+            }
+        }
+        if !orphans.is_empty() {
+            // Sealed with a key that is gone (an erase or a farewell finished):
+            // unreadable, so there is nothing to send.
+            for key in &orphans {
+                self.outbox.remove(key).map_err(StoreError::db("tidying the outbox"))?;
+            }
+            tracing::info!(count = orphans.len(), "dropped outbox items whose key is gone");
+        }
+        out.sort_by_key(|q| q.seq);
+        Ok(out)
+    }
+
+    fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
+        let _pause = self.pause();
+        self.space.check(2)?;
+        let mut guard = self.slots.lock_user(user)?;
+        let bucket = guard.number();
+        let mine: Vec<(SlotRef, Slot)> =
+            guard.slots().filter(|(_, s)| s.user == user).map(|(a, s)| (a, s.clone())).collect();
+        for (at, slot) in mine {
+            let key = encoding::outbox_key(bucket, &slot.handle, seq);
+            if self.outbox.remove(&key).map_err(StoreError::db("marking a message sent"))?.is_none() {
+                continue;
+            }
+            let farewell_done = slot.flags & flag::FAREWELL != 0
+                && self.outbox.scan_prefix(encoding::outbox_prefix(bucket, &slot.handle)).next().is_none();
+            if farewell_done {
+                self.flusher.wait_durable()?;
+                guard.put(at, None)?;
+            } else {
+                self.flusher.request();
+            }
+            break;
+        }
+        Ok(())
     }
 
     fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
-        let action = || format!("recording update {update_id}");
+        let _pause = self.pause();
+        self.space.check(1)?;
         let swapped = self
             .updates
             .compare_and_swap(encoding::update_key(update_id), None::<&[u8]>, Some(&[] as &[u8]))
-            .map_err(StoreError::db(action()))?;
+            .map_err(StoreError::db(format!("recording update {update_id}")))?;
         if swapped.is_err() {
             return Ok(false);
         }
-        if self.new_updates.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
-            self.prune_updates(UPDATES_KEPT)?;
-        }
+        self.note_new_update()?;
         self.flusher.wait_durable()?;
         Ok(true)
-    }
-
-    fn schedule_reminder(&self, at: i64, user: UserId, id: &str) -> Result<(), StoreError> {
-        let by_time_key = encoding::reminder_key(at, user, id);
-        let by_user_key = encoding::reminder_index_key(at, user, id);
-        (&self.reminders, &self.reminders_by_user)
-            .transaction(|(by_time, by_user)| {
-                by_time.insert(by_time_key.as_slice(), &[] as &[u8])?;
-                by_user.insert(by_user_key.as_slice(), &[] as &[u8])?;
-                Ok(())
-            })
-            .map_err(transaction_error(format!("scheduling reminder `{id}` of user {user}")))?;
-        self.flusher.wait_durable()
-    }
-
-    fn due_reminders(&self, now: i64) -> Result<Vec<Reminder>, StoreError> {
-        let scan = match encoding::reminders_after(now) {
-            Some(end) => self.reminders.range(..end),
-            None => self.reminders.iter(),
-        };
-        scan.keys()
-            .map(|key| {
-                let key = key.map_err(StoreError::db("listing due reminders"))?;
-                encoding::decode_reminder_key(&key)
-            })
-            .collect()
-    }
-
-    fn reminders_of(&self, user: UserId) -> Result<Vec<Reminder>, StoreError> {
-        self.reminders_by_user
-            .scan_prefix(encoding::reminder_index_prefix(user))
-            .keys()
-            .map(|key| {
-                let key = key.map_err(StoreError::db(format!("listing the reminders of user {user}")))?;
-                encoding::decode_reminder_index_key(&key)
-            })
-            .collect()
-    }
-
-    fn remove_reminder(&self, r: &Reminder) -> Result<(), StoreError> {
-        let by_time_key = encoding::reminder_key(r.at, r.user, &r.id);
-        let by_user_key = encoding::reminder_index_key(r.at, r.user, &r.id);
-        (&self.reminders, &self.reminders_by_user)
-            .transaction(|(by_time, by_user)| {
-                by_time.remove(by_time_key.as_slice())?;
-                by_user.remove(by_user_key.as_slice())?;
-                Ok(())
-            })
-            .map_err(transaction_error(format!("removing reminder `{}` of user {}", r.id, r.user)))?;
-        self.flusher.wait_durable()
     }
 }
 
@@ -273,28 +583,7 @@ fn open_error(dir: &Path, source: sled::Error) -> StoreError {
     StoreError::Open { dir: dir.to_path_buf(), source }
 }
 
-/// Writes schema version 1 into a new store; refuses a store with another.
-fn check_schema(db: &sled::Db, dir: &Path) -> Result<(), StoreError> {
-    let meta = db.open_tree("meta").map_err(StoreError::db("opening tree `meta`"))?;
-    let stored = meta.get(encoding::SCHEMA_VERSION_KEY).map_err(StoreError::db("reading the schema version"))?;
-    let Some(stored) = stored else {
-        meta.insert(encoding::SCHEMA_VERSION_KEY, &encoding::SCHEMA_VERSION.to_be_bytes())
-            .map_err(StoreError::db("writing the schema version"))?;
-        db.flush().map_err(|source| StoreError::Flush { source })?;
-        return Ok(());
-    };
-    let found = encoding::decode_schema_version(&stored)?;
-    if found > encoding::SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew { dir: dir.to_path_buf(), found, supported: encoding::SCHEMA_VERSION });
-    }
-    if found < encoding::SCHEMA_VERSION {
-        // Version 1 is the first; anything lower was never written by us.
-        return Err(StoreError::Corrupt { tree: "meta", detail: format!("unknown schema version {found}") });
-    }
-    Ok(())
-}
-
-fn transaction_error(action: String) -> impl FnOnce(TransactionError<()>) -> StoreError {
+pub(super) fn transaction_error(action: String) -> impl FnOnce(TransactionError<()>) -> StoreError {
     move |e| match e {
         TransactionError::Storage(source) => StoreError::Db { action, source },
         // Our closures never abort.
@@ -312,7 +601,11 @@ mod tests {
     use super::*;
 
     fn open(dir: &Path) -> SledStore {
-        SledStore::open(dir).expect("open store")
+        SledStore::open_with(dir, StoreOptions { min_free_bytes: 0, ..StoreOptions::default() }).expect("open store")
+    }
+
+    fn save(store: &SledStore, user: UserId, record: &[u8]) {
+        store.commit(user, &Change { record: Some(record), ..Change::default() }).expect("save");
     }
 
     #[test]
@@ -322,7 +615,7 @@ mod tests {
     }
 
     /// Every file under `dir`, recursively.
-    fn files_under(dir: &Path) -> Vec<PathBuf> {
+    pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
         let mut files = Vec::new();
         let mut pending = vec![dir.to_path_buf()];
         while let Some(d) = pending.pop() {
@@ -349,28 +642,44 @@ mod tests {
     }
 
     #[test]
-    fn records_never_reach_the_disk_in_clear_and_erase_shreds_the_key() {
+    fn nothing_of_a_user_reaches_the_disk_in_clear_and_erase_clears_their_slot() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let secret = b"SECRET-NOTE-4242";
-        let key_file = tmp.path().join("keys").join("77.key");
+        let user: UserId = 0x1122_3344_5566_7788;
         {
             let store = open(tmp.path());
-            store.save(77, b"{\"note\":\"SECRET-NOTE-4242\"}").expect("save");
-            store.save(77, b"{\"note\":\"SECRET-NOTE-4242 v2\"}").expect("save");
-            store.schedule_reminder(5, 77, "r1").expect("schedule");
-            assert!(key_file.exists());
+            let notes = [b"note SECRET-NOTE-4242".to_vec()];
+            store
+                .commit(
+                    user,
+                    &Change {
+                        record: Some(b"{\"note\":\"SECRET-NOTE-4242\"}"),
+                        notes: &notes,
+                        outbox: &[b"reply SECRET-NOTE-4242".to_vec()],
+                        next_due: Some(1_811_234_567),
+                        event: Some(1),
+                        ..Change::default()
+                    },
+                )
+                .expect("save");
             assert_eq!(files_containing(tmp.path(), secret), Vec::<PathBuf>::new());
+            // The user id never goes into sled: only into the key slot.
+            let id = user.to_be_bytes();
+            let holding_id = files_containing(tmp.path(), &id);
+            assert!(holding_id.iter().all(|f| f.extension().is_some_and(|e| e == "slots")), "{holding_id:?}");
+            assert_eq!(holding_id.len(), 1);
 
-            store.erase(77).expect("erase");
-            assert_eq!(store.load(77).expect("load"), None);
-            assert_eq!(store.reminders_of(77).expect("reminders"), vec![]);
-            assert_eq!(store.due_reminders(i64::MAX).expect("due"), vec![]);
-            assert!(!key_file.exists(), "key file must be shredded");
-            assert_eq!(files_containing(tmp.path(), secret), Vec::<PathBuf>::new());
+            store.erase(user, Some(2), &[]).expect("erase");
+            assert_eq!(store.load(user).expect("load"), None);
+            assert_eq!(store.pending().expect("pending"), vec![]);
+            assert_eq!(files_containing(tmp.path(), &id), Vec::<PathBuf>::new(), "the slot was cleared");
         }
-        assert!(!key_file.exists());
         assert_eq!(files_containing(tmp.path(), secret), Vec::<PathBuf>::new());
-        assert_eq!(open(tmp.path()).load(77).expect("load"), None);
+        let due = 1_811_234_567_i64.to_be_bytes();
+        assert_eq!(files_containing(tmp.path(), &due[1..]), Vec::<PathBuf>::new(), "no reminder time left");
+        let store = open(tmp.path());
+        assert_eq!(store.load(user).expect("load"), None);
+        assert!(store.applied(1).expect("applied") && store.applied(2).expect("applied"));
     }
 
     #[test]
@@ -378,20 +687,25 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         {
             let store = open(tmp.path());
-            store.save(1, b"one").expect("save");
-            store.save(-2, b"two").expect("save");
-            store.schedule_reminder(-3, 1, "a").expect("schedule");
+            save(&store, 1, b"one");
+            save(&store, -2, b"two");
+            store.commit(1, &Change { next_due: Some(-3), outbox: &[b"hi".to_vec()], ..Change::default() }).expect("c");
             assert!(store.first_delivery(900).expect("first"));
         }
         let store = open(tmp.path());
-        assert_eq!(store.load(1).expect("load"), Some(b"one".to_vec()));
-        assert_eq!(store.load(-2).expect("load"), Some(b"two".to_vec()));
+        assert_eq!(store.load(1).expect("load").map(|s| s.record), Some(b"one".to_vec()));
+        assert_eq!(store.load(-2).expect("load").map(|s| s.record), Some(b"two".to_vec()));
         let mut users = store.users().expect("users");
         users.sort_unstable();
         assert_eq!(users, vec![-2, 1]);
-        assert_eq!(store.reminders_of(1).expect("reminders"), vec![Reminder { at: -3, user: 1, id: "a".to_owned() }]);
+        assert_eq!(store.due(0).expect("due"), vec![1]);
+        assert_eq!(store.pending().expect("pending").len(), 1);
         assert!(!store.first_delivery(900).expect("seen before the reopen"));
-        assert!(store.first_delivery(901).expect("new"));
+        // New outbox items sort after the ones left from before.
+        let seqs = store.commit(1, &Change { outbox: &[b"again".to_vec()], ..Change::default() }).expect("c");
+        let pending = store.pending().expect("pending");
+        assert_eq!(pending.last().map(|q| q.seq), Some(seqs[0]));
+        assert_eq!(pending.last().map(|q| q.item.clone()), Some(b"again".to_vec()));
     }
 
     #[test]
@@ -408,17 +722,27 @@ mod tests {
         open(&dir);
     }
 
-    #[cfg(unix)]
     #[test]
-    fn open_creates_a_private_directory_tree() {
+    fn open_makes_the_directory_tree_private_even_when_it_existed() {
         use std::os::unix::fs::PermissionsExt;
 
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("a").join("b");
-        let store = open(&dir);
-        assert_eq!(store.dir(), dir);
-        let mode = fs::metadata(&dir).expect("metadata").permissions().mode() & 0o777;
-        assert_eq!(mode, 0o700);
+        let mode = |p: &Path| fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        {
+            let store = open(&dir);
+            save(&store, 3, b"x");
+            assert_eq!(store.dir(), dir);
+        }
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
+        for f in files_under(&dir) {
+            fs::set_permissions(&f, fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
+        drop(open(&dir));
+        assert_eq!(mode(&dir), 0o700);
+        for f in files_under(&dir) {
+            assert_eq!(mode(&f), 0o600, "{}", f.display());
+        }
     }
 
     #[test]
@@ -429,42 +753,78 @@ mod tests {
             let db = sled::open(tmp.path().join("db")).expect("raw open");
             let meta = db.open_tree("meta").expect("meta");
             let version = meta.get("schema_version").expect("get").expect("written");
-            assert_eq!(version.as_ref(), 1u32.to_be_bytes());
-            meta.insert("schema_version", &2u32.to_be_bytes()).expect("insert");
+            assert_eq!(version.as_ref(), 2u32.to_be_bytes());
+            meta.insert("schema_version", &3u32.to_be_bytes()).expect("insert");
             db.flush().expect("flush");
         }
         let err = SledStore::open(tmp.path()).err().expect("newer schema");
-        assert!(matches!(err, StoreError::SchemaTooNew { found: 2, supported: 1, .. }), "{err:?}");
+        assert!(matches!(err, StoreError::SchemaTooNew { found: 3, supported: 2, .. }), "{err:?}");
         assert!(err.to_string().contains("upgrade guidebot"), "{err}");
     }
 
     #[test]
-    fn a_record_without_its_key_file_reads_as_absent() {
+    fn a_missing_database_is_refused_and_the_keys_are_left_alone() {
         let tmp = tempfile::tempdir().expect("tempdir");
         {
             let store = open(tmp.path());
-            store.save(5, b"x").expect("save");
+            save(&store, 5, b"x");
         }
-        fs::remove_file(tmp.path().join("keys").join("5.key")).expect("remove key");
-        let store = open(tmp.path());
-        assert_eq!(store.load(5).expect("no panic, no error"), None);
+        let keys_before: Vec<(PathBuf, Vec<u8>)> =
+            files_under(&tmp.path().join("keys")).into_iter().map(|f| (f.clone(), fs::read(&f).expect("r"))).collect();
+        let aside = tmp.path().join("db-aside");
+        fs::rename(tmp.path().join("db"), &aside).expect("move db away");
+        let err = SledStore::open(tmp.path()).err().expect("refused");
+        assert!(matches!(err, StoreError::DatabaseMissing { .. }), "{err:?}");
+        assert!(err.to_string().contains("restore"), "{err}");
+        // An empty database in its place is refused too.
+        fs::create_dir_all(tmp.path().join("db")).expect("mkdir");
+        drop(sled::open(tmp.path().join("db")).expect("empty sled"));
+        let err = SledStore::open(tmp.path()).err().expect("refused");
+        assert!(matches!(err, StoreError::DatabaseMissing { .. }), "{err:?}");
+        for (f, bytes) in &keys_before {
+            assert_eq!(&fs::read(f).expect("read"), bytes, "{} unchanged", f.display());
+        }
+        fs::remove_dir_all(tmp.path().join("db")).expect("rm");
+        fs::rename(&aside, tmp.path().join("db")).expect("move back");
+        assert_eq!(open(tmp.path()).load(5).expect("load").map(|s| s.record), Some(b"x".to_vec()));
     }
 
     #[test]
-    fn open_shreds_key_files_without_a_record() {
+    fn missing_keys_or_a_rolled_back_record_are_errors_not_new_users() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        drop(open(tmp.path()));
-        let orphan = tmp.path().join("keys").join("-9.key");
-        let stranger = tmp.path().join("keys").join("README");
-        fs::write(&orphan, [7u8; 32]).expect("write");
-        fs::write(&stranger, "not a key").expect("write");
-        drop(open(tmp.path()));
-        assert!(!orphan.exists());
-        assert!(stranger.exists(), "only <id>.key files are ours");
+        {
+            let store = open(tmp.path());
+            save(&store, 5, b"x");
+            // As if the database lost the record (rolled back): the slot says it was saved.
+            let handle = store.slots.lock_user(5).expect("lock").find(5).expect("slot").1.handle;
+            store.records.remove(handle).expect("remove");
+            let err = store.load(5).expect_err("missing record");
+            assert!(matches!(err, StoreError::RecordMissing { user: 5 }), "{err:?}");
+        }
+        fs::rename(tmp.path().join("keys"), tmp.path().join("keys-aside")).expect("move keys away");
+        let err = SledStore::open(tmp.path()).err().expect("refused");
+        assert!(matches!(err, StoreError::KeysMismatch { .. }), "{err:?}");
     }
 
     #[test]
-    fn concurrent_saves_of_many_users_are_all_durable() {
+    fn a_full_disk_is_refused_before_sled_sees_a_write() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = open(tmp.path());
+        save(&store, 1, b"kept");
+        let full = SledStore { space: Space::new(tmp.path(), u64::MAX), ..store };
+        let err = full.commit(1, &Change { record: Some(b"new"), ..Change::default() }).expect_err("refused");
+        assert!(matches!(err, StoreError::DiskFull { .. }), "{err:?}");
+        assert_eq!(full.load(1).expect("load").map(|s| s.record), Some(b"kept".to_vec()));
+        drop(full);
+        let err =
+            SledStore::open_with(tmp.path(), StoreOptions { min_free_bytes: u64::MAX, ..StoreOptions::default() })
+                .err()
+                .expect("no open on a full disk");
+        assert!(matches!(err, StoreError::DiskFull { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn concurrent_commits_of_many_users_are_all_durable() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let threads = 8i64;
         let per_thread = 25i64;
@@ -476,7 +836,8 @@ mod tests {
                     thread::spawn(move || {
                         for i in 0..per_thread {
                             let user = t * 1_000 + i;
-                            store.save(user, format!("record {user}").as_bytes())?;
+                            let record = format!("record {user}");
+                            store.commit(user, &Change { record: Some(record.as_bytes()), ..Change::default() })?;
                         }
                         Ok::<_, StoreError>(())
                     })
@@ -491,7 +852,7 @@ mod tests {
         for t in 0..threads {
             for i in 0..per_thread {
                 let user = t * 1_000 + i;
-                let record = store.load(user).expect("load");
+                let record = store.load(user).expect("load").map(|s| s.record);
                 assert_eq!(record, Some(format!("record {user}").into_bytes()));
             }
         }
@@ -509,5 +870,23 @@ mod tests {
         assert!(!store.first_delivery(6).expect("kept"));
         assert!(!store.first_delivery(3).expect("kept"));
         assert!(store.first_delivery(2).expect("pruned, so new again"));
+    }
+
+    #[test]
+    fn a_store_written_by_schema_1_is_migrated_with_its_notes() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v1");
+        super::super::backup::copy_tree(&fixture, tmp.path()).expect("copy the fixture");
+        let store = open(tmp.path());
+        let mut users = store.users().expect("users");
+        users.sort_unstable();
+        assert_eq!(users, vec![0, 123_456_789]);
+        let record = store.load(123_456_789).expect("load").expect("migrated").record;
+        assert!(String::from_utf8_lossy(&record).contains("MARKER-V1B"), "the notes came along");
+        assert!(!tmp.path().join("keys/0.key").exists(), "schema-1 key files are shredded");
+        assert_eq!(files_containing(tmp.path(), b"MARKER-V1"), Vec::<PathBuf>::new());
+        drop(store);
+        // A second open finds schema 2 and changes nothing.
+        assert_eq!(open(tmp.path()).users().expect("users").len(), 2);
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use teloxide::types::ChatId;
 
@@ -20,11 +21,26 @@ use crate::cli::report;
 pub struct Admin {
     ids: HashSet<i64>,
     dialogues: Option<PathBuf>,
+    /// The admins were told that the disk is full, and it has not been saved to since.
+    told_disk_full: AtomicBool,
 }
 
 impl Admin {
     pub fn new(ids: Vec<i64>, dialogues: Option<PathBuf>) -> Admin {
-        Admin { ids: ids.into_iter().collect(), dialogues }
+        Admin { ids: ids.into_iter().collect(), dialogues, told_disk_full: AtomicBool::new(false) }
+    }
+
+    /// Tells the admins once that nothing can be saved, until saving works again.
+    pub(super) async fn disk_full(&self, outbox: &Outbox, detail: &str) {
+        if !self.told_disk_full.swap(true, Ordering::Relaxed) {
+            self.tell(outbox, &format!("guidebot cannot save anything: {}", crate::domain::markup::escape(detail)))
+                .await;
+        }
+    }
+
+    /// A save went through: a later full disk is news again.
+    pub(super) fn disk_ok(&self) {
+        self.told_disk_full.store(false, Ordering::Relaxed);
     }
 
     fn is_admin(&self, user: UserId) -> bool {
@@ -75,7 +91,7 @@ impl Admin {
     }
 
     /// Tells every admin (in their private chat with the bot).
-    async fn tell(&self, outbox: &Outbox, text: &str) {
+    pub(super) async fn tell(&self, outbox: &Outbox, text: &str) {
         for id in &self.ids {
             if let Err(err) = outbox.say(ChatId(*id), text).await {
                 tracing::warn!(admin = id, error = %outbox.describe(&err), "admin notice not delivered");

@@ -1,6 +1,8 @@
-//! Pacing of outgoing calls so the bot stays within Telegram's limits:
+//! Pacing of outgoing messages so the bot stays within Telegram's limits:
 //! about one message per second in a chat (short bursts allowed) and about
-//! thirty per second overall. A call waits for its turn; nothing is dropped.
+//! thirty per second overall. A message waits for its turn; nothing is
+//! dropped. Only what Telegram limits is paced: messages sent and edited.
+//! `answerCallbackQuery`, `getUpdates` and the like never wait here.
 //!
 //! Each bucket is a GCRA cell ("theoretical arrival time"): a call reserves
 //! the next slot, so concurrent callers queue up fairly without holding a
@@ -17,19 +19,26 @@ use tokio::time::Instant;
 /// How fast the bot may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Calls to one chat that may go out back to back.
+    /// Messages to one chat that may go out back to back.
     pub per_chat_burst: u32,
-    /// Steady spacing of calls to one chat once the burst is spent.
-    pub per_chat_interval: Duration,
-    /// Calls per second over all chats.
+    /// Steady rate in one chat once the burst is spent; 0: no per-chat pacing.
+    pub per_chat_per_second: u32,
+    /// Messages per second over all chats; 0: no overall pacing.
     pub overall_per_second: u32,
 }
 
 impl Default for Limits {
-    /// Telegram's documented limits: 1 message per second per chat (bursts
+    /// Telegram's free limits: 1 message per second per chat (short bursts
     /// allowed), 30 per second overall.
     fn default() -> Limits {
-        Limits { per_chat_burst: 5, per_chat_interval: Duration::from_secs(1), overall_per_second: 30 }
+        Limits { per_chat_burst: 3, per_chat_per_second: 1, overall_per_second: 30 }
+    }
+}
+
+impl Limits {
+    /// No pacing at all (a local Bot API server, tests).
+    pub fn off() -> Limits {
+        Limits { per_chat_burst: 1, per_chat_per_second: 0, overall_per_second: 0 }
     }
 }
 
@@ -76,11 +85,16 @@ impl Limiter {
         Limiter { limits, state: Mutex::new(State::default()) }
     }
 
-    /// Waits until a call to `chat` (None: a call to no chat in particular,
+    /// Waits until a message to `chat` (None: to no chat in particular,
     /// counted only overall) may go out.
     pub async fn wait(&self, chat: Option<ChatId>) {
+        if self.limits.per_chat_per_second == 0 && self.limits.overall_per_second == 0 {
+            return;
+        }
         let at = self.reserve(chat, Instant::now());
-        tokio::time::sleep_until(at).await;
+        if at > Instant::now() {
+            tokio::time::sleep_until(at).await;
+        }
     }
 
     /// Reserves the next slot for a call to `chat` made at `now`.
@@ -88,16 +102,20 @@ impl Limiter {
         let limits = self.limits;
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let chat_at = match chat {
-            Some(id) => {
+            Some(id) if limits.per_chat_per_second > 0 => {
                 if state.chats.len() >= MAX_CHATS {
                     state.chats.retain(|_, c| !c.idle_at(now));
                 }
+                let interval = Duration::from_secs(1) / limits.per_chat_per_second;
                 let cell = state.chats.entry(id).or_default();
-                cell.reserve(now, limits.per_chat_interval, limits.per_chat_burst.max(1))
+                cell.reserve(now, interval, limits.per_chat_burst.max(1))
             }
-            None => now,
+            _ => now,
         };
-        let per_second = limits.overall_per_second.max(1);
+        if limits.overall_per_second == 0 {
+            return chat_at;
+        }
+        let per_second = limits.overall_per_second;
         let interval = Duration::from_secs(1) / per_second;
         let overall_at = state.overall.reserve(chat_at, interval, per_second);
         chat_at.max(overall_at)
@@ -109,7 +127,7 @@ mod tests {
     use super::*;
 
     fn limiter() -> Limiter {
-        Limiter::new(Limits { per_chat_burst: 3, per_chat_interval: Duration::from_secs(1), overall_per_second: 30 })
+        Limiter::new(Limits { per_chat_burst: 3, per_chat_per_second: 1, overall_per_second: 30 })
     }
 
     #[test]
@@ -143,6 +161,16 @@ mod tests {
         // 60 calls at 30/s with a burst of 30: the last waits about one second.
         let waited = last - t0;
         assert!(waited >= Duration::from_millis(900) && waited <= Duration::from_millis(1100), "{waited:?}");
+    }
+
+    #[test]
+    fn zero_switches_pacing_off() {
+        let l = Limiter::new(Limits::off());
+        let t0 = Instant::now();
+        assert!((0..1000).all(|i| l.reserve(Some(ChatId(i % 3)), t0) == t0));
+        let overall_only = Limiter::new(Limits { per_chat_per_second: 0, ..Limits::default() });
+        let last = (0..60).map(|_| overall_only.reserve(Some(ChatId(1)), t0)).max().expect("60");
+        assert!(last - t0 >= Duration::from_millis(900), "the overall limit still holds");
     }
 
     #[test]

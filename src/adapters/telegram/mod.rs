@@ -3,18 +3,21 @@
 //! and of engine outputs into Bot API calls, the command menu, and the
 //! reminder ticker.
 //!
-//! It holds no dialogue logic: every event goes through [`App::handle`],
-//! which persists before it returns, and only then is anything sent. What
-//! the adapter owns is the Telegram side: private chats only, each
-//! `update_id` applied once, every press answered, long texts split, calls
-//! paced and retried ([`Outbox`]), panics contained to their update, and a
-//! graceful stop that finishes the updates in flight.
+//! It holds no dialogue logic: every event goes through [`App::handle_once`],
+//! which saves the new state, the update id and the reply's outbox items in
+//! one write before it returns, and only then is anything sent. What the
+//! adapter owns is the Telegram side: private chats only, each `update_id`
+//! applied once, every press answered, replies delivered from the durable
+//! outbox with pacing outside the handlers ([`delivery`]), calls retried
+//! ([`Outbox`]), panics contained to their update, and a graceful stop that
+//! finishes the updates in flight and the replies queued for them.
 //!
 //! Tests drive [`run_bot`] against a fake Bot API on loopback
 //! (`tests/telegram.rs`).
 
 mod admin;
 mod convert;
+pub mod delivery;
 mod limiter;
 mod menu;
 mod notices;
@@ -37,6 +40,7 @@ use teloxide::update_listeners::Polling;
 use teloxide::{ApiError, Bot, RequestError, dptree};
 use tokio::sync::watch;
 
+pub use delivery::Sender;
 pub use limiter::Limits;
 pub use menu::MenuCommand;
 pub use outbox::{Outbox, Retry};
@@ -61,6 +65,8 @@ pub struct Settings {
     pub admins: Vec<i64>,
     /// The dialogues folder: watched while the bot runs, and reloaded by `/reload`.
     pub dialogues: Option<std::path::PathBuf>,
+    /// How long a stop waits for queued replies to go out.
+    pub drain: Duration,
 }
 
 /// Admin ids from GUIDEBOT_ADMINS (comma-separated); ids that are not numbers are logged and skipped.
@@ -89,6 +95,7 @@ impl Default for Settings {
             retry: Retry::default(),
             admins: admins_from_env(),
             dialogues: None,
+            drain: Duration::from_secs(10),
         }
     }
 }
@@ -138,15 +145,12 @@ where
     S: Future<Output = ()> + Send + 'static,
 {
     let outbox = Outbox::new(bot.clone(), settings.limits, settings.retry);
+    let sender = Sender::new(outbox.clone(), Arc::clone(app.store()));
     let me = connect(&outbox).await?;
     tracing::info!(bot = me.user.username.as_deref().unwrap_or_default(), "connected to Telegram");
+    // What a crash left undelivered goes first, before any new update of its chat.
+    sender.resume().await;
     menu::set_menus(&outbox, &app.library()).await;
-    let indexing = Arc::clone(&app);
-    match tokio::task::spawn_blocking(move || indexing.rebuild_reminder_index()).await {
-        Ok(Ok(users)) => tracing::info!(users, "reminder index checked"),
-        Ok(Err(err)) => tracing::error!(error = %err, "could not check the reminder index"),
-        Err(_) => tracing::error!("checking the reminder index stopped"),
-    }
 
     let admin = Arc::new(admin::Admin::new(settings.admins.clone(), settings.dialogues.clone()));
     let _watch = match &settings.dialogues {
@@ -158,6 +162,7 @@ where
         .dependencies(dptree::deps![
             Arc::clone(&app),
             outbox.clone(),
+            sender.clone(),
             Arc::clone(&clock),
             settings.zone.clone(),
             Arc::new(schema::ToldGroups::default()),
@@ -170,7 +175,7 @@ where
     let (stop_reminders, reminders_stopped) = watch::channel(false);
     let reminders = tokio::spawn(reminders::remind_every(
         Arc::clone(&app),
-        outbox.clone(),
+        sender.clone(),
         clock,
         settings.reminder_every,
         reminders_stopped,
@@ -185,6 +190,11 @@ where
     let _ = stop_reminders.send(true);
     if let Err(err) = reminders.await {
         tracing::error!(panicked = err.is_panic(), "the reminder ticker stopped");
+    }
+    // Replies already saved go out now if they can; what cannot stays in the
+    // outbox for the next start.
+    if !sender.drain(settings.drain).await {
+        tracing::warn!("stopping with replies still queued; they are sent at the next start");
     }
     dispatched.map_err(|err| connect_error(&outbox, &err))?;
     tracing::info!("stopped");

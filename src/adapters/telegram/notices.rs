@@ -14,6 +14,10 @@ pub enum Notice<'a> {
     PrivateOnly { bot: &'a str },
     /// Their update could not be handled.
     Apology,
+    /// The disk is (nearly) full: what they sent was not saved.
+    NothingSaved,
+    /// They sent more than the bot can answer at once: the rest is ignored for now.
+    PleaseWait,
 }
 
 /// `notice` in `lang` (English unless it is `zh`).
@@ -36,6 +40,16 @@ pub fn notice(lang: Option<&str>, notice: Notice<'_>) -> String {
             "Sorry, something went wrong on my side and your last message was not handled. Please try again in a moment."
                 .to_owned()
         }
+        Notice::NothingSaved if zh => {
+            "抱歉，我这边的存储空间暂时不足，你刚才发的内容没有保存。之前保存的一切都还在。请过一会儿再发一次。".to_owned()
+        }
+        Notice::NothingSaved => "Sorry, my storage is full for the moment, so what you just sent was not saved. \
+            Everything saved before is safe. Please send it again a little later."
+            .to_owned(),
+        Notice::PleaseWait if zh => "消息有点多，我还在回复前面的内容。请等我回完再继续，这期间发来的消息我先不处理。".to_owned(),
+        Notice::PleaseWait => "That is a lot at once; I am still answering your earlier messages. \
+            Please wait for my replies before going on; messages sent meanwhile are set aside."
+            .to_owned(),
     }
 }
 

@@ -1,8 +1,9 @@
-//! Everything the bot sends goes through the [`Outbox`]: it paces calls
-//! ([`Limiter`]), retries what Telegram or the network failed for a while
-//! (429 with its `retry_after`, network errors, 5xx), and turns an engine
-//! [`Output`] into Bot API calls in order: the edit of the pressed message,
-//! the new messages (split at 4096), then the document.
+//! Every Bot API call goes through the [`Outbox`]: it paces messages to a
+//! chat ([`Limiter`]; calls to no chat are not paced), and retries what
+//! Telegram or the network failed for a while (429 with its `retry_after`,
+//! network errors, 5xx). Replies to steps are planned and delivered by
+//! `delivery.rs` through it; the few notices the adapter sends on its own
+//! go out directly with [`Outbox::say`].
 //!
 //! It never logs message texts, and error descriptions pass through
 //! [`Outbox::describe`], which removes the token (reqwest puts the request
@@ -11,14 +12,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::payloads::{EditMessageReplyMarkupSetters, EditMessageTextSetters, SendMessageSetters};
+use teloxide::payloads::SendMessageSetters;
 use teloxide::requests::{Output as CallOutput, Payload, Request, Requester};
-use teloxide::types::{CallbackQueryId, ChatId, InputFile, MessageId, ParseMode};
+use teloxide::types::{CallbackQueryId, ChatId, ParseMode};
 use teloxide::{ApiError, Bot, RequestError};
 
-use super::convert::{html_parts, keyboard, message_parts};
+use super::convert::{keyboard, message_parts};
 use super::limiter::{Limiter, Limits};
-use crate::domain::engine::{Document, Edit, Message, Output};
+use crate::domain::engine::Message;
 
 /// How failed calls are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,14 +89,29 @@ impl Outbox {
         &self.bot
     }
 
-    /// Sends `request`, paced for `chat`, retrying transient failures.
+    /// How failed calls are retried.
+    pub fn retry(&self) -> &Retry {
+        &self.retry
+    }
+
+    /// Sends `request` once, unpaced, not retried.
+    pub async fn call_once<R>(&self, request: &R) -> Result<CallOutput<R>, RequestError>
+    where
+        R: Request<Err = RequestError> + Sync,
+    {
+        request.send_ref().await
+    }
+
+    /// Sends `request` (paced for `chat` when it goes to one), retrying transient failures.
     pub async fn call<R>(&self, chat: Option<ChatId>, request: R) -> Result<CallOutput<R>, RequestError>
     where
         R: Request<Err = RequestError> + Sync,
     {
         let mut attempt = 1;
         loop {
-            self.limiter.wait(chat).await;
+            if chat.is_some() {
+                self.limiter.wait(chat).await;
+            }
             let err = match request.send_ref().await {
                 Ok(out) => return Ok(out),
                 Err(err) => err,
@@ -113,29 +129,6 @@ impl Outbox {
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
-    }
-
-    /// Shows an engine output in `chat`; `pressed` is the message whose button
-    /// led to it. A failed edit is logged and skipped (the new messages
-    /// matter more); a message that cannot be sent stops the rest.
-    pub async fn show(&self, chat: ChatId, pressed: Option<MessageId>, out: &Output) -> Result<(), RequestError> {
-        match (&out.edit, pressed) {
-            (Some(edit), Some(id)) => {
-                if let Err(err) = self.edit(chat, id, edit).await {
-                    tracing::warn!(chat = chat.0, error = %self.describe(&err), "could not edit the pressed message");
-                }
-            }
-            // Nothing to edit in place: a changed keyboard still has to be seen.
-            (Some(Edit::Replace(message)), None) => self.send(chat, message).await?,
-            _ => {}
-        }
-        for message in &out.messages {
-            self.send(chat, message).await?;
-        }
-        if let Some(document) = &out.document {
-            self.document(chat, document).await?;
-        }
-        Ok(())
     }
 
     /// Sends a markup text without buttons (split when long).
@@ -159,42 +152,6 @@ impl Outbox {
             self.call(Some(chat), request).await?;
         }
         Ok(())
-    }
-
-    /// Changes the pressed message in place. "Message is not modified" counts as done.
-    async fn edit(&self, chat: ChatId, id: MessageId, edit: &Edit) -> Result<(), RequestError> {
-        let (text, markup) = match edit {
-            Edit::Answered(text) => (text, None),
-            Edit::Replace(message) => (&message.text, keyboard(message)),
-        };
-        let parts = html_parts(text);
-        let result = match parts.as_slice() {
-            // Without a reply_markup Telegram removes the keyboard, as an answered question wants.
-            [only] => {
-                let mut request = self.bot.edit_message_text(chat, id, only.clone()).parse_mode(ParseMode::Html);
-                if let Some(kb) = markup {
-                    request = request.reply_markup(kb);
-                }
-                self.call(Some(chat), request).await.map(drop)
-            }
-            // A text that took several messages: only the keyboard (on the last one) changes.
-            _ => {
-                let mut request = self.bot.edit_message_reply_markup(chat, id);
-                if let Some(kb) = markup {
-                    request = request.reply_markup(kb);
-                }
-                self.call(Some(chat), request).await.map(drop)
-            }
-        };
-        match result {
-            Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
-            other => other,
-        }
-    }
-
-    async fn document(&self, chat: ChatId, document: &Document) -> Result<(), RequestError> {
-        let file = InputFile::memory(document.content.clone().into_bytes()).file_name(document.filename.clone());
-        self.call(Some(chat), self.bot.send_document(chat, file)).await.map(drop)
     }
 
     /// Answers a callback query (stops the button's spinner). Failures are

@@ -16,8 +16,11 @@
 //! │     └─ sticker, photo, voice, file… ──── "I read text and buttons", state unchanged
 //!
 //! Events that reach the app are applied once per update id by `App::handle_once`,
-//! which saves the id with the state it changed: one write, so a crash can neither
-//! lose an update nor apply it twice.
+//! which saves the id, the state it changed and the reply's outbox items in one
+//! write: a crash can neither lose an update, nor apply it twice, nor lose its
+//! reply. The reply is then handed to the [`Sender`], which paces and delivers it
+//! outside the handler. A chat with too many replies still waiting has its new
+//! updates set aside, with one "please wait".
 //! ├─ button press elsewhere ──────────────── answered only
 //! └─ anything else ───────────────────────── ignored
 //! ```
@@ -32,7 +35,8 @@ use teloxide::{ApiError, RequestError, dptree};
 use tracing::Instrument;
 
 use super::admin::Admin;
-use super::convert::{lang_hint, user_id};
+use super::convert::{html_parts, lang_hint, user_id};
+use super::delivery::{FLOOD_BACKLOG, Reply, Sender, encode, now_ms, plan};
 use super::menu::MenuCommand;
 use super::notices::{Notice, notice};
 use super::outbox::Outbox;
@@ -89,14 +93,18 @@ struct Turn {
     lang: Option<String>,
     /// The message whose button was pressed.
     pressed: Option<MessageId>,
+    /// The press to answer, and when it arrived (unix ms).
+    callback: Option<(String, i64)>,
 }
 
 /// What every turn needs, injected by dptree.
 struct Deps {
     app: Arc<App>,
     outbox: Outbox,
+    sender: Sender,
     clock: Arc<dyn Clock>,
     zone: TimeZone,
+    admin: Arc<Admin>,
 }
 
 fn in_private_chat(update: Update) -> bool {
@@ -161,6 +169,7 @@ async fn on_command(
     command: MenuCommand,
     app: Arc<App>,
     outbox: Outbox,
+    sender: Sender,
     clock: Arc<dyn Clock>,
     zone: TimeZone,
     admin: Arc<Admin>,
@@ -173,22 +182,25 @@ async fn on_command(
     let Some(turn) = message_turn(&update, &msg, Event::Command(command.into_engine())) else {
         return Ok(());
     };
-    take_turn(turn, Deps { app, outbox, clock, zone }).await
+    take_turn(turn, Deps { app, outbox, sender, clock, zone, admin }).await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn on_text(
     update: Update,
     msg: Message,
     text: String,
     app: Arc<App>,
     outbox: Outbox,
+    sender: Sender,
     clock: Arc<dyn Clock>,
     zone: TimeZone,
+    admin: Arc<Admin>,
 ) -> HandlerResult {
     let Some(turn) = message_turn(&update, &msg, Event::Text(text)) else {
         return Ok(());
     };
-    take_turn(turn, Deps { app, outbox, clock, zone }).await
+    take_turn(turn, Deps { app, outbox, sender, clock, zone, admin }).await
 }
 
 /// Stickers, photos, voice notes, files, locations…: one line saying what the
@@ -201,22 +213,27 @@ async fn on_other_message(msg: Message, outbox: Outbox) -> HandlerResult {
     outbox.say(msg.chat.id, &notice(lang.as_deref(), Notice::TextOnly)).await
 }
 
-/// Every press is answered first, so the button stops spinning whatever
-/// follows. Data the bot did not make changes nothing.
+/// Every press is answered, so the button stops spinning whatever follows:
+/// with the reply (saved with it) when it reaches the app, directly
+/// otherwise. Data the bot did not make changes nothing.
+#[allow(clippy::too_many_arguments)]
 async fn on_press(
     update: Update,
     q: CallbackQuery,
     app: Arc<App>,
     outbox: Outbox,
+    sender: Sender,
     clock: Arc<dyn Clock>,
     zone: TimeZone,
+    admin: Arc<Admin>,
 ) -> HandlerResult {
-    outbox.answer(q.id.clone()).await;
     let Some(press) = q.data.as_deref().and_then(Press::decode) else {
         tracing::debug!(update = update.id.0, "callback data the bot did not make; ignored");
+        outbox.answer(q.id.clone()).await;
         return Ok(());
     };
     let Some(user) = user_id(&q.from) else {
+        outbox.answer(q.id.clone()).await;
         return Ok(());
     };
     let turn = Turn {
@@ -227,8 +244,9 @@ async fn on_press(
         first_name: Some(q.from.first_name.clone()),
         lang: lang_hint(&q.from),
         pressed: q.message.as_ref().map(|m| m.id()),
+        callback: Some((q.id.0.clone(), now_ms())),
     };
-    take_turn(turn, Deps { app, outbox, clock, zone }).await
+    take_turn(turn, Deps { app, outbox, sender, clock, zone, admin }).await
 }
 
 fn message_turn(update: &Update, msg: &Message, event: Event) -> Option<Turn> {
@@ -241,64 +259,111 @@ fn message_turn(update: &Update, msg: &Message, event: Event) -> Option<Turn> {
         first_name: Some(from.first_name.clone()),
         lang: lang_hint(from),
         pressed: None,
+        callback: None,
     })
 }
 
-/// Applies one turn and shows the result. The app persists before it
-/// returns, so nothing is sent before the state is safe. A failure or a
-/// panic ends this update only: logged, and the person gets a short
-/// apology. The turn runs as its own task so that a panic anywhere in it
-/// cannot end the chat's worker in the dispatcher (teloxide #1435).
+/// Applies one turn and queues its reply. The app persists the new state
+/// with the reply before it returns, so nothing is sent before it is safe.
+/// A failure or a panic ends this update only: logged, and the person gets
+/// a short apology. The turn runs as its own task so that a panic anywhere
+/// in it cannot end the chat's worker in the dispatcher (teloxide #1435).
 async fn take_turn(turn: Turn, deps: Deps) -> HandlerResult {
     let span = tracing::info_span!("update", id = turn.update, chat = turn.chat.0);
     let (chat, lang, outbox) = (turn.chat, turn.lang.clone(), deps.outbox.clone());
-    match tokio::spawn(apply_and_show(turn, deps).instrument(span)).await {
+    match tokio::spawn(apply_and_queue(turn, deps).instrument(span)).await {
         Ok(result) => result,
         Err(err) => {
             tracing::error!(chat = chat.0, panicked = err.is_panic(), "an update handler stopped");
-            apologise(&outbox, chat, lang.as_deref()).await
+            apologise(&outbox, chat, lang.as_deref(), Notice::Apology).await
         }
     }
 }
 
-async fn apply_and_show(turn: Turn, deps: Deps) -> HandlerResult {
-    let Turn { update: turn_update, user, chat, event, first_name, lang, pressed } = turn;
-    let Deps { app, outbox, clock, zone } = deps;
+async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
+    let Turn { update: turn_update, user, chat, event, first_name, lang, pressed, callback } = turn;
+    let Deps { app, outbox, sender, clock, zone, admin } = deps;
+    if sender.backlog(chat) >= FLOOD_BACKLOG {
+        // This chat is far ahead of what can be sent: set the update aside, say so once.
+        tracing::info!(user, update = turn_update, "too many replies waiting in this chat; update set aside");
+        if let Some((id, _)) = callback {
+            outbox.answer(teloxide::types::CallbackQueryId(id)).await;
+        }
+        if sender.first_flood_notice(chat) {
+            for part in html_parts(&notice(lang.as_deref(), Notice::PleaseWait)) {
+                sender.say_unsaved(chat, part);
+            }
+        }
+        return Ok(());
+    }
+    let command = match &event {
+        Event::Command(c) => Some(format!("{c:?}")),
+        Event::Text(t) if t.trim_start().starts_with('/') => Some(t.trim().to_owned()),
+        _ => None,
+    };
+    if let Some(c) = &command
+        && sender.is_resend(chat, c)
+    {
+        tracing::info!(user, update = turn_update, "the same command again before its reply went out; answered once");
+        return Ok(());
+    }
     let ctx = ctx_at(clock.now(), &zone, first_name, lang.clone());
     let id = i64::from(turn_update);
-    let handled = tokio::task::spawn_blocking(move || app.handle_once(user, id, &event, &ctx)).await;
-    let out = match handled {
-        Ok(Ok(Delivery::Applied(out))) => out,
-        Ok(Ok(Delivery::Repeated(out))) => {
-            tracing::info!(update = id, "update delivered before; showing the current step again");
-            out
+    let for_press = callback.clone();
+    let handled = tokio::task::spawn_blocking(move || {
+        let reply = Reply { chat, pressed, callback: callback.as_ref().map(|(id, at)| (id.as_str(), *at)) };
+        app.handle_once(user, id, &event, &ctx, &|out| encode(&plan(out, &reply)))
+    })
+    .await;
+    match handled {
+        Ok(Ok(Delivery::Applied { out, queued })) => {
+            for problem in &out.problems {
+                tracing::warn!(user, problem = %problem, "guide problem");
+            }
+            admin.disk_ok();
+            sender.enqueue(queued);
+            if let Some(c) = command {
+                sender.note_command(chat, c);
+            }
+            Ok(())
+        }
+        Ok(Ok(Delivery::Repeated)) => {
+            // Applied before a restart: its reply is in the outbox already, and is
+            // being sent. A press still wants its spinner stopped.
+            tracing::info!(update = id, "update delivered before; nothing new to send");
+            if let Some((id, _)) = for_press {
+                outbox.answer(teloxide::types::CallbackQueryId(id)).await;
+            }
+            Ok(())
+        }
+        Ok(Err(err)) if err.is_disk_full() => {
+            tracing::warn!(user, "not saved: the disk is nearly full");
+            admin.disk_full(&outbox, &err.to_string()).await;
+            answer_press(&outbox, for_press).await;
+            apologise(&outbox, chat, lang.as_deref(), Notice::NothingSaved).await
         }
         Ok(Err(err)) => {
             tracing::error!(user, error = %err, "the update could not be applied");
-            return apologise(&outbox, chat, lang.as_deref()).await;
+            answer_press(&outbox, for_press).await;
+            apologise(&outbox, chat, lang.as_deref(), Notice::Apology).await
         }
         Err(err) => {
             tracing::error!(user, panicked = err.is_panic(), "the engine stopped on this update");
-            return apologise(&outbox, chat, lang.as_deref()).await;
-        }
-    };
-    for problem in &out.problems {
-        tracing::warn!(user, problem = %problem, "guide problem");
-    }
-    match outbox.show(chat, pressed, &out).await {
-        Ok(()) => Ok(()),
-        // Nobody to apologise to.
-        Err(err @ RequestError::Api(ApiError::BotBlocked | ApiError::UserDeactivated | ApiError::ChatNotFound)) => {
-            tracing::info!(user, error = %outbox.describe(&err), "the person cannot be reached");
-            Ok(())
-        }
-        Err(err) => {
-            tracing::error!(user, error = %outbox.describe(&err), "the reply could not be sent");
-            apologise(&outbox, chat, lang.as_deref()).await
+            answer_press(&outbox, for_press).await;
+            apologise(&outbox, chat, lang.as_deref(), Notice::Apology).await
         }
     }
 }
 
-async fn apologise(outbox: &Outbox, chat: ChatId, lang: Option<&str>) -> HandlerResult {
-    outbox.say(chat, &notice(lang, Notice::Apology)).await
+async fn answer_press(outbox: &Outbox, press: Option<(String, i64)>) {
+    if let Some((id, _)) = press {
+        outbox.answer(teloxide::types::CallbackQueryId(id)).await;
+    }
+}
+
+async fn apologise(outbox: &Outbox, chat: ChatId, lang: Option<&str>, what: Notice<'_>) -> HandlerResult {
+    match outbox.say(chat, &notice(lang, what)).await {
+        Err(RequestError::Api(ApiError::BotBlocked | ApiError::UserDeactivated | ApiError::ChatNotFound)) => Ok(()),
+        other => other,
+    }
 }

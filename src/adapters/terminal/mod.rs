@@ -69,8 +69,10 @@ impl Chat<'_> {
     }
 
     fn show_due_reminders(&self, out: &mut impl Write) -> Result<(), ChatError> {
-        for (_, r) in self.app.take_due_reminders(self.user, self.clock.now())? {
-            writeln!(out, "⏰ {}\n", self.style(&r.text)).map_err(ChatError::Io)?;
+        // Shown here and now, so nothing goes to the outbox.
+        let (due, _) = self.app.take_due_reminders(self.user, self.clock.now(), &|_| Vec::new())?;
+        for m in &due.messages {
+            writeln!(out, "{}\n", self.style(&m.text)).map_err(ChatError::Io)?;
         }
         Ok(())
     }

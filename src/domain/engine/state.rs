@@ -28,7 +28,10 @@ pub struct UserState {
     pub answers: Arc<BTreeMap<String, String>>,
     /// Questions shown so far, the current one last: what `/back` walks.
     pub history: Vec<Frame>,
-    pub notes: Vec<Note>,
+    /// Kept by the store one by one (appending a note never rewrites the others),
+    /// so never serialised with the rest; read for records written before that.
+    #[serde(skip_serializing)]
+    pub notes: Arc<Vec<Note>>,
     pub pending: Option<Pending>,
     /// Grows each time a new step is shown; buttons carry it, so an old button is recognised.
     pub seq: u32,
@@ -40,7 +43,14 @@ pub struct UserState {
     pub reached: BTreeSet<String>,
     /// Ids of the latest events applied (front ends' update ids), so that one delivered
     /// twice is applied once. Kept with the state, so both are saved in one write.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub applied: Vec<i64>,
+    /// The last button press applied (its callback data): the same press again is a double tap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_press: Option<String>,
+    /// The step (`seq`) at which an "earlier step" notice was last shown: one per step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice_seq: Option<u32>,
 }
 
 /// A question as it was when shown: going back restores it exactly.

@@ -25,6 +25,10 @@ const HISTORY_LIMIT: usize = 200;
 const HOP_LIMIT: usize = 200;
 /// Longest text answer or note kept.
 const TEXT_LIMIT: usize = 4000;
+/// Notes one user may keep: enough for months of calls, bounded so one person cannot fill the disk.
+pub const NOTES_LIMIT: usize = 500;
+/// Entries one list (`append`, e.g. the contact log) may hold.
+pub const LIST_LIMIT: usize = 300;
 
 /// Applies `event` to `state`.
 ///
@@ -45,7 +49,16 @@ const TEXT_LIMIT: usize = 4000;
 /// assert_eq!(state.node.as_deref(), Some("a"));
 /// ```
 pub fn step(lib: &Library, state: &UserState, event: &Event, ctx: &Ctx) -> (UserState, Output) {
-    let mut run = Run { lib, guide: None, st: state.clone(), out: Output::default(), ctx, values: None, scope: None };
+    let mut run = Run {
+        lib,
+        guide: None,
+        st: state.clone(),
+        out: Output::default(),
+        ctx,
+        values: None,
+        scope: None,
+        refused: false,
+    };
     run.handle(event);
     (run.st, run.out)
 }
@@ -60,6 +73,8 @@ struct Run<'a> {
     values: Option<Arc<BTreeMap<String, Value>>>,
     /// The template context built from `values`, until the next change.
     scope: Option<Value>,
+    /// A press was refused as belonging to another step.
+    refused: bool,
 }
 
 /// The names a template sees: the user's variables plus built-ins.
@@ -339,8 +354,12 @@ impl<'a> Run<'a> {
                 Some(Var::List(l)) => l.to_vec(),
                 _ => Vec::new(),
             };
-            list.push(record);
-            set_path(Arc::make_mut(&mut self.st.vars), &a.to, Var::List(Arc::new(list)));
+            if list.len() >= LIST_LIMIT {
+                self.out.say(self.t(Ui::ListFull));
+            } else {
+                list.push(record);
+                set_path(Arc::make_mut(&mut self.st.vars), &a.to, Var::List(Arc::new(list)));
+            }
             self.touch(&a.from);
             self.touch(&a.to);
         }
@@ -768,8 +787,12 @@ impl<'a> Run<'a> {
             self.out.say(format!("{}: {TEXT_LIMIT}.", self.t(Ui::TooLong)));
             return;
         }
+        if self.st.notes.len() >= NOTES_LIMIT {
+            self.out.say(self.t(Ui::NotesFull));
+            return;
+        }
         let text = text.to_owned();
-        self.st.notes.push(Note {
+        Arc::make_mut(&mut self.st.notes).push(Note {
             at: self.ctx.now.strftime("%Y-%m-%d %H:%M").to_string(),
             text,
             stage: self.st.stage.clone(),
@@ -789,7 +812,7 @@ impl<'a> Run<'a> {
             return;
         }
         let mut text = format!("**{}**", self.t(Ui::NotesTitle));
-        for n in &self.st.notes {
+        for n in self.st.notes.iter() {
             let stage = self.stage_title(n.stage.as_deref()).map(|s| format!(" · {s}")).unwrap_or_default();
             text.push_str(&format!("\n\n_{}{}_\n{}", n.at, markup::escape(&stage), markup::escape(&n.text)));
         }
@@ -966,7 +989,7 @@ impl<'a> Run<'a> {
         }
         if !self.st.notes.is_empty() {
             doc.push_str(&format!("\n## {}\n\n", self.t(Ui::NotesTitle)));
-            for n in self.st.notes.clone() {
+            for n in self.st.notes.iter().cloned() {
                 let stage = self.stage_title(n.stage.as_deref()).map(|s| format!(" ({s})")).unwrap_or_default();
                 doc.push_str(&format!("- {}{}: {}\n", n.at, stage, markup::escape(&n.text)));
             }
@@ -1010,8 +1033,26 @@ impl<'a> Run<'a> {
             return self.out.say(self.t(Ui::NoProgress));
         }
         if p.seq != self.st.seq {
+            // A double tap (or Telegram's resend) of the press just applied: nothing to show.
+            if self.st.last_press.as_deref() == Some(p.encode().as_str()) {
+                return;
+            }
+            // A truly old button: one notice per step, never a pile of them.
+            if self.st.notice_seq == Some(self.st.seq) {
+                return;
+            }
+            self.st.notice_seq = Some(self.st.seq);
             return self.stale();
         }
+        self.press_now(p);
+        // Nothing is kept of someone who just erased everything.
+        if !self.refused && !self.out.erase && self.st.guide.is_some() {
+            self.st.last_press = Some(p.encode());
+        }
+    }
+
+    /// Applies a press of the current step.
+    fn press_now(&mut self, p: Press) {
         match p.action {
             Action::Yes | Action::No => match &self.st.pending {
                 Some(pending) if node_hash(&confirm_key(pending)) == p.node => self.settle(p.action == Action::Yes),
@@ -1050,6 +1091,7 @@ impl<'a> Run<'a> {
     }
 
     fn stale(&mut self) {
+        self.refused = true;
         self.out.say(self.t(Ui::Stale));
         match self.st.pending.clone() {
             Some(p @ Pending::ConfirmDelete) => self.confirm(p, Ui::ConfirmDelete),

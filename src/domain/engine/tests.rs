@@ -341,12 +341,25 @@ fn note_alone_takes_the_next_text() {
 #[test]
 fn stale_and_foreign_presses_change_nothing() {
     let mut u = User::new();
-    let old = u.buttons()[0].press;
+    let begin = u.buttons()[0].press;
+    // Another button of the same (soon earlier) step.
+    let later = Press { action: Action::Choice(1), ..begin };
     u.press("Begin");
     let before = u.st.clone();
-    u.ev(Event::Press(old));
-    assert!(u.text().starts_with("That button belongs to an earlier step."));
+    // The press just applied, again (a double tap, a resend): nothing to show, nothing changes.
+    u.ev(Event::Press(begin));
+    assert!(u.last.messages.is_empty() && u.last.edit.is_none(), "{:?}", u.last);
     assert_eq!(u.st, before);
+    // Another button of that earlier step: one notice with the current question...
+    u.ev(Event::Press(later));
+    assert!(u.text().starts_with("That button belongs to an earlier step."));
+    assert_eq!(u.node(), "debt_q");
+    let noticed = u.st.clone();
+    // ...and only one per step, however many old buttons follow.
+    u.ev(Event::Press(later));
+    assert!(u.last.messages.is_empty(), "{:?}", u.last);
+    assert_eq!(u.st, noticed);
+    let before = noticed;
     // Right seq, wrong node.
     let forged = Press { seq: u.st.seq, node: node_hash("nope"), action: Action::Choice(0) };
     u.ev(Event::Press(forged));

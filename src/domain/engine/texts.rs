@@ -23,6 +23,8 @@ pub enum Ui {
     WentBack,
     NoteAsk,
     NoteSaved,
+    NotesFull,
+    ListFull,
     NoNotes,
     NotesTitle,
     NoteEmpty,
@@ -90,6 +92,10 @@ fn en(key: Ui) -> &'static str {
         WentBack => "Back to the previous question.",
         NoteAsk => "Type your note. It will be kept with this stage.",
         NoteSaved => "Note saved.",
+        NotesFull => {
+            "You have reached the limit of notes I can keep. Nothing new was saved. Use /export to keep a copy of them."
+        }
+        ListFull => "This list is full, so the last entry was not added. Use /export to keep a copy of what is there.",
         NoNotes => "No notes yet. Write one with /note followed by the text.",
         NotesTitle => "Your notes",
         NoteEmpty => "That note is empty, so nothing was saved.",
@@ -155,6 +161,8 @@ fn zh(key: Ui) -> &'static str {
         WentBack => "已回到上一个问题。",
         NoteAsk => "请输入笔记内容，会记在当前阶段下。",
         NoteSaved => "笔记已保存。",
+        NotesFull => "笔记已达到能保存的上限，这一条没有保存。可以用 /export 把已有的笔记导出留存。",
+        ListFull => "这个列表已满，刚才这一条没有加进去。可以用 /export 把已有内容导出留存。",
         NoNotes => "还没有笔记。发送 /note 加上内容即可记录。",
         NotesTitle => "你的笔记",
         NoteEmpty => "笔记是空的，没有保存。",

@@ -1,0 +1,98 @@
+//! Migration of a schema-1 data directory (one key file per user, records
+//! keyed by user id in `users`, a plain reminder index) to schema 2.
+//!
+//! Each user gets a slot with a fresh key and handle; their record is opened
+//! with the old key and sealed again; their next reminder time is taken from
+//! the old index. Only when all of it is durable is the schema number
+//! raised, then the old key files are shredded and the old trees dropped. A
+//! crash part-way leaves schema 1 in place, and the next open starts again
+//! (a user already given a slot keeps it). A schema-1 record without its key
+//! file cannot be read: it is left in the `users` tree, and reported.
+
+use std::{collections::HashMap, fs, path::Path};
+
+use super::{
+    StoreError, UserId, encoding,
+    slots::{self, Kind, NEVER, Slots, flag},
+};
+
+/// True when `keys` holds schema-1 key files (`<id>.key`).
+pub(super) fn has_v1_keys(keys: &Path) -> bool {
+    fs::read_dir(keys).is_ok_and(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".key")))
+}
+
+/// Migrates `db` in place; `keys` holds the schema-1 key files.
+pub(super) fn v1_to_v2(db: &sled::Db, slots: &Slots, keys: &Path) -> Result<(), StoreError> {
+    let tree = |name: &'static str| db.open_tree(name).map_err(StoreError::db(format!("opening tree `{name}`")));
+    let users = tree("users")?;
+    let by_user = tree("reminders_by_user")?;
+    let records = tree("records")?;
+    let mut next_due: HashMap<UserId, i64> = HashMap::new();
+    for key in by_user.iter().keys() {
+        let key = key.map_err(StoreError::db("reading the old reminder index"))?;
+        let (user, at) = encoding::decode_v1_reminder_index_key(&key)?;
+        let entry = next_due.entry(user).or_insert(NEVER);
+        *entry = (*entry).min(at);
+    }
+    let mut migrated = Vec::new();
+    let mut kept_aside = 0usize;
+    for entry in users.iter() {
+        let (key, sealed) = entry.map_err(StoreError::db("reading the old records"))?;
+        let user = encoding::decode_v1_user_key(&key)?;
+        let key_path = keys.join(format!("{user}.key"));
+        if !key_path.exists() {
+            kept_aside += 1;
+            continue;
+        }
+        let old_key = slots::read_v1_key(&key_path)?;
+        let plain = old_key.open_v1(user, &sealed)?;
+        let mut guard = slots.lock_user(user)?;
+        let (at, mut slot) = match guard.find(user) {
+            Some((at, slot)) => (at, slot.clone()),
+            None => guard.create(user, 0)?,
+        };
+        slot.next_due = next_due.get(&user).copied().unwrap_or(NEVER);
+        slot.flags |= flag::LIVE;
+        guard.put(at, Some(&slot))?;
+        records
+            .insert(slot.handle, slot.key.seal(&slot.handle, Kind::Record, &plain)?)
+            .map_err(StoreError::db("writing a migrated record"))?;
+        migrated.push((key, key_path));
+    }
+    db.flush().map_err(|source| StoreError::Flush { source })?;
+    let meta = tree("meta")?;
+    meta.insert(encoding::DB_ID_KEY, &slots.db_id).map_err(StoreError::db("writing the id"))?;
+    meta.insert(encoding::SCHEMA_VERSION_KEY, &encoding::SCHEMA_VERSION.to_be_bytes())
+        .map_err(StoreError::db("writing the schema version"))?;
+    db.flush().map_err(|source| StoreError::Flush { source })?;
+    // Schema 2 is durable: the old keys and index may go.
+    for (key, path) in &migrated {
+        users.remove(key).map_err(StoreError::db("removing a migrated record"))?;
+        slots::shred_file(path)?;
+    }
+    for name in ["reminders", "reminders_by_user"] {
+        db.drop_tree(name).map_err(StoreError::db(format!("dropping tree `{name}`")))?;
+    }
+    // Key files without a record (an erase the old layout had not finished).
+    for entry in
+        fs::read_dir(keys).map_err(|source| StoreError::KeyFile { action: "list", path: keys.to_path_buf(), source })?
+    {
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(id) = name.strip_suffix(".key").and_then(|n| n.parse::<UserId>().ok())
+            && !users.contains_key(id.to_be_bytes()).map_err(StoreError::db("reading the old records"))?
+        {
+            slots::shred_file(&entry.path())?;
+        }
+    }
+    if users.is_empty() {
+        db.drop_tree("users").map_err(StoreError::db("dropping tree `users`"))?;
+    }
+    db.flush().map_err(|source| StoreError::Flush { source })?;
+    slots::sync_dir(keys).map_err(|source| StoreError::KeyFile { action: "sync", path: keys.to_path_buf(), source })?;
+    tracing::info!(users = migrated.len(), "data directory migrated to storage schema 2");
+    if kept_aside > 0 {
+        tracing::warn!(records = kept_aside, "records without a key file cannot be read; kept aside in tree `users`");
+    }
+    Ok(())
+}
