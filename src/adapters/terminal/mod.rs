@@ -27,7 +27,9 @@ pub use view::View;
 
 use crate::adapters::store::UserId;
 use crate::app::{App, AppError, Clock, ctx_at};
+use crate::domain::engine::texts::{Ui, ui};
 use crate::domain::engine::{Action, Button, Command, Edit, Event, Message, Output, Pending, Press, UserState};
+use crate::domain::markup;
 use crate::domain::numerals::fold_width;
 use crate::domain::scenario::buttons_named;
 use words::{Say, fill, say};
@@ -249,13 +251,13 @@ impl Chat<'_> {
                     .iter()
                     .map(|b| {
                         let n = buttons.iter().position(|x| std::ptr::eq(*x, *b)).map_or(0, |i| i + 1);
-                        format!("{n}) {}", crate::domain::markup::to_plain(&b.label))
+                        format!("{n}) {}", markup::to_plain(&b.label))
                     })
                     .collect();
                 let sep = if self.lang_now() == "zh" { "、" } else { ", " };
                 Input::Say(fill(
                     say(&self.lang_now(), Say::Ambiguous),
-                    &[("text", &crate::domain::markup::escape(text)), ("options", &options.join(sep))],
+                    &[("text", &markup::escape(text)), ("options", &options.join(sep))],
                 ))
             }
         }
@@ -330,9 +332,9 @@ impl Chat<'_> {
         let notice = fill(
             say(&lang, Say::GuideMissing),
             &[
-                ("guide", &crate::domain::markup::escape(&missing)),
-                ("dialogues", &crate::domain::markup::escape(&dialogues)),
-                ("data", &crate::domain::markup::escape(&data)),
+                ("guide", &markup::escape(&missing)),
+                ("dialogues", &markup::escape(&dialogues)),
+                ("data", &markup::escape(&data)),
             ],
         );
         self.write(out, &format!("{}\n\n", self.view().text(&notice)))?;
@@ -360,15 +362,11 @@ impl Chat<'_> {
         let lib = self.app.library();
         let title = lib.pick(&target, state.lang.as_deref()).map_or(target.clone(), |g| g.file.title.clone());
         let missing = s.detour.as_ref().map(|d| d.missing.clone()).unwrap_or_default();
-        let text = fill(
-            say(&lang, Say::StartInstead),
-            &[("title", &title), ("guide", &crate::domain::markup::escape(&missing))],
-        );
-        let ui = |k| crate::domain::engine::texts::ui(&lang, k);
+        let text = fill(say(&lang, Say::StartInstead), &[("title", &title), ("guide", &markup::escape(&missing))]);
         let local = |action| Press { seq: 0, node: 0, action };
         let buttons = vec![vec![
-            Button { label: ui(crate::domain::engine::texts::Ui::Yes).into(), press: local(Action::Yes) },
-            Button { label: ui(crate::domain::engine::texts::Ui::No).into(), press: local(Action::No) },
+            Button { label: ui(&lang, Ui::Yes).into(), press: local(Action::Yes) },
+            Button { label: ui(&lang, Ui::No).into(), press: local(Action::No) },
         ]];
         if let Some(d) = &mut s.detour {
             d.target = Some(target);
@@ -472,6 +470,16 @@ impl Chat<'_> {
                     self.detour_engine(s, &Event::Text(t), out)?;
                 }
                 _ if !local && s.keys.is_some() => self.detour_engine(s, &Event::Text(t), out)?,
+                // Neither yes nor no: ask again, as the engine does.
+                _ if local => {
+                    if let Some(k) = s.keys.clone() {
+                        let pick = ui(&self.lang_now(), Ui::PickOne);
+                        self.write(
+                            out,
+                            &format!("{}\n\n{}", self.view().text(pick), self.view().message(&k.message, None)),
+                        )?;
+                    }
+                }
                 _ => self.detour_hint(s, out)?,
             },
         }
@@ -499,7 +507,7 @@ impl Chat<'_> {
 
     fn detour_hint(&self, s: &mut Session, out: &mut dyn Write) -> Result<(), ChatError> {
         let missing = s.detour.as_ref().map(|d| d.missing.clone()).unwrap_or_default();
-        let text = fill(say(&self.lang_now(), Say::DetourHint), &[("guide", &crate::domain::markup::escape(&missing))]);
+        let text = fill(say(&self.lang_now(), Say::DetourHint), &[("guide", &markup::escape(&missing))]);
         self.write(out, &format!("{}\n\n", self.view().text(&text)))?;
         s.keys = None;
         if let Some(d) = &mut s.detour {
@@ -661,6 +669,38 @@ mod tests {
         assert_eq!(lines(&long), ["(too long)", "after"]);
         let exact = [vec![b'y'; LINE_LIMIT], b"\n".to_vec()].concat();
         assert_eq!(lines(&exact)[0].len(), LINE_LIMIT);
+    }
+
+    #[test]
+    fn a_person_at_a_terminal_gets_a_prompt_on_stderr_and_a_clean_end() {
+        use crate::adapters::store::MemoryStore;
+        use crate::app::FixedClock;
+        use crate::domain::dialogue::load_library;
+        use std::sync::Arc;
+
+        let text = "guide: g\nlang: en\ntitle: G\nstart: a\nnodes:\n  a:\n    say: How much?\n    ask: { save: n, type: money }\n    goto: b\n  b:\n    say: Done\n    end: true\n";
+        let lib = load_library(&[("g.en.yaml".into(), text.into())]).expect("loads");
+        let app = App::new(lib, Arc::new(MemoryStore::default()));
+        let clock = FixedClock::new("2026-11-28T02:00:00Z".parse().expect("time"));
+        let chat = Chat {
+            app: &app,
+            clock: &clock,
+            zone: jiff::tz::TimeZone::UTC,
+            user: 1,
+            guide: None,
+            lang: None,
+            styled: false,
+            width: Width::Columns(0),
+            prompt: true,
+            dialogues: "dialogues".into(),
+            data: "data".into(),
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        chat.run(&b"\n300\n"[..], &mut out, &mut err).expect("runs");
+        let out = String::from_utf8(out).expect("utf-8");
+        let err = String::from_utf8(err).expect("utf-8");
+        assert_eq!(out, "How much?\n\nDone\n  1) Start over\n  2) Case file\n  3) Notes\n\n");
+        assert_eq!(err, format!("{}\n> > > \n", say("en", Say::HowToQuit)));
     }
 
     #[test]
