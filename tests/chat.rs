@@ -313,6 +313,12 @@ fn a_unique_start_of_a_label_chooses_it_and_an_ambiguous_one_is_explained() {
     t.write("dialogues/savings.en.yaml", PAY);
     let o = t.run(&["chat"], "ask\n");
     assert!(stdout(&o).contains("Asking for time."), "{}", stdout(&o));
+
+    // A number typed with a Chinese input method (full-width) is a number too.
+    let t = Test::new();
+    t.write("dialogues/savings.en.yaml", PAY);
+    let o = t.run(&["chat"], "３\n");
+    assert!(stdout(&o).contains("Asking for time."), "{}", stdout(&o));
 }
 
 #[test]
@@ -361,9 +367,19 @@ fn the_question_is_shown_again_after_commands_that_only_show_something() {
     let o = t.run(&["chat"], "5000\n/review\n0\n/back\n");
     let out = stdout(&o);
     assert!(out.contains("  1) Change · Goal amount\n  0) Back to the question\n"), "{out}");
+    assert!(!out.contains("There is no option"), "{out}");
     let after_review = &out[out.find("0) Back to the question").expect("review shown")..];
     assert!(after_review.contains("Over how many months?"), "{out}");
     assert!(out.contains("Back to the previous question."), "{out}");
+
+    // A number under the review list is an option; one out of range says how to leave.
+    let o = t.run(&["chat", "--width", "0"], "5000\n/review\n12\n0\n12\n");
+    let out = stdout(&o);
+    assert!(
+        out.contains("There is no option 12. Please type a number from 1 to 1, or 0 to go back to the question."),
+        "{out}"
+    );
+    assert!(out.ends_with("Over how many months?\n\nWhen do you start? (for example 2026-12-15)\n\n"), "{out}");
 }
 
 #[test]

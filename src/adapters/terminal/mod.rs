@@ -235,7 +235,7 @@ impl Chat<'_> {
                 Some(b) => Input::Press(b.press),
                 None if n == 0 && k.back => Input::Back,
                 None => Input::Say(fill(
-                    say(&self.lang_now(), Say::NoSuchOption),
+                    say(&self.lang_now(), if k.back { Say::NoSuchOptionBack } else { Say::NoSuchOption }),
                     &[("n", &n.to_string()), ("max", &buttons.len().to_string())],
                 )),
             };

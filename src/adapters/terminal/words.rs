@@ -15,6 +15,8 @@ pub enum Say {
     TooLong,
     /// `{n}`, `{max}`.
     NoSuchOption,
+    /// The same under a side list, which `0` leaves.
+    NoSuchOptionBack,
     /// `{text}`, `{options}`.
     Ambiguous,
     BackToQuestion,
@@ -37,6 +39,7 @@ pub fn say(lang: &str, key: Say) -> &'static str {
             NotText => "这一行无法识别为文字（不是 UTF-8 编码），已跳过。请重新输入。",
             TooLong => "这一行太长，已跳过。请输入短一些的内容。",
             NoSuchOption => "没有第 {n} 项。请输入 1 到 {max} 之间的编号。",
+            NoSuchOptionBack => "没有第 {n} 项。请输入 1 到 {max} 之间的编号，或输入 0 回到当前问题。",
             Ambiguous => "“{text}”对应不止一个选项：{options}。请输入编号。",
             BackToQuestion => "回到当前问题",
             GuideMissing => {
@@ -59,6 +62,9 @@ pub fn say(lang: &str, key: Say) -> &'static str {
             }
             TooLong => "That line is too long, so it was skipped. Please type something shorter.",
             NoSuchOption => "There is no option {n}. Please type a number from 1 to {max}.",
+            NoSuchOptionBack => {
+                "There is no option {n}. Please type a number from 1 to {max}, or 0 to go back to the question."
+            }
             Ambiguous => "“{text}” fits more than one option: {options}. Please type its number.",
             BackToQuestion => "Back to the question",
             GuideMissing => {
