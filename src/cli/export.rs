@@ -1,4 +1,5 @@
-//! `guidebot export --user ID`: prints a user's case file.
+//! `guidebot export --user ID`: prints a user's case file. Only reads: the
+//! engine runs on a copy of the saved state, which is not written back.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -6,8 +7,9 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::{Args, load_dialogues};
+use crate::adapters::terminal::sanitize::markdown_document;
 use crate::app::{App, Clock, SystemClock, ctx_at, user_zone};
-use crate::domain::engine::{Command, Event};
+use crate::domain::engine::{Command, Event, step};
 
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
@@ -21,15 +23,26 @@ pub fn run(args: &Args, a: &ExportArgs) -> Result<ExitCode> {
     let store = super::open_store(args)?;
     let app = App::new(lib, Arc::new(store));
     let state = app.state(a.user)?;
-    if state.guide.is_none() {
+    let Some(guide) = &state.guide else {
         eprintln!("user {} has no saved progress in {}", a.user, args.data.display());
+        return Ok(ExitCode::from(1));
+    };
+    let library = app.library();
+    if library.pick(guide, state.lang.as_deref()).is_none() {
+        eprintln!(
+            "user {}'s guide `{}` is not in {} (--dialogues); pass the folder that holds it",
+            a.user,
+            crate::adapters::terminal::sanitize::clean(guide),
+            args.dialogues.display()
+        );
         return Ok(ExitCode::from(1));
     }
     let ctx = ctx_at(SystemClock.now(), &user_zone(), None, None);
-    let out = app.handle(a.user, &Event::Command(Command::Export), &ctx)?;
+    // The pure engine on the loaded state; what it would change (a pending note, say) is dropped.
+    let (_, out) = step(&library, &state, &Event::Command(Command::Export), &ctx);
     match out.document {
         Some(d) => {
-            print!("{}", d.content);
+            print!("{}", markdown_document(&d.content));
             Ok(ExitCode::SUCCESS)
         }
         None => {

@@ -56,6 +56,13 @@ impl Test {
         child.wait_with_output().expect("wait")
     }
 
+    /// Runs with `input` (any bytes, not necessarily UTF-8) on stdin and waits.
+    pub fn run_bytes(&self, args: &[&str], input: &[u8]) -> Output {
+        let mut child = self.spawn(args);
+        child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+        child.wait_with_output().expect("wait")
+    }
+
     pub fn spawn(&self, args: &[&str]) -> Child {
         self.cmd(args)
             .stdin(Stdio::piped())

@@ -223,7 +223,8 @@ impl Sender {
                 Ok(item) => self.start(Job { user: q.user, seq: Some(q.seq), item }),
                 Err(err) => {
                     tracing::error!(user = q.user, error = %err, "an outbox item cannot be read; dropped");
-                    self.mark(q.user, q.seq);
+                    let this = self.clone();
+                    tokio::spawn(async move { this.mark(q.user, q.seq).await });
                 }
             }
         }
@@ -324,22 +325,21 @@ impl Sender {
             }
         }
         if let Some(seq) = job.seq {
-            self.mark(job.user, seq);
+            self.mark(job.user, seq).await;
         }
         if self.inner.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.inner.idle.notify_waiters();
         }
     }
 
-    fn mark(&self, user: UserId, seq: u64) {
+    async fn mark(&self, user: UserId, seq: u64) {
         let store = Arc::clone(&self.inner.store);
         // Off the async threads; the flush it asks for is not waited on (a crash
         // right after a delivery may send that one message again).
-        tokio::task::spawn_blocking(move || {
-            if let Err(err) = store.delivered(user, seq) {
-                tracing::warn!(user, error = %err, "could not mark a message delivered");
-            }
-        });
+        let marked = tokio::task::spawn_blocking(move || store.delivered(user, seq)).await;
+        if let Ok(Err(err)) = marked {
+            tracing::warn!(user, error = %err, "could not mark a message delivered");
+        }
     }
 
     async fn deliver(&self, item: &Item) -> Result<(), RequestError> {

@@ -495,6 +495,8 @@ impl<'a> Run<'a> {
                 let msg = self.node_message(&id, node);
                 self.out.messages.push(msg);
             }
+            // The user's guide is not loaded: nothing to show, and no reason to start another.
+            None if self.st.guide.is_some() && self.guide.is_none() => self.out.say(self.t(Ui::GuideUnavailable)),
             None => self.start(),
         }
     }

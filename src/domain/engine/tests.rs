@@ -590,6 +590,20 @@ fn a_guide_missing_from_the_library_keeps_everything() {
     assert_eq!(u.node(), "months_q", "back where they were once it returns");
 }
 
+#[test]
+fn keeping_everything_while_the_guide_is_missing_starts_no_other_guide() {
+    let mut u = User::new();
+    u.press("Begin");
+    u.send("3500");
+    u.lib = renamed();
+    u.send("/delete");
+    u.press("No");
+    assert_eq!(u.st.guide.as_deref(), Some("t"), "still in the missing guide");
+    assert_eq!(u.var("debt"), "3500", "nothing was cleared");
+    assert!(u.text().starts_with("Nothing was erased."), "{}", u.text());
+    assert!(u.text().contains("This guide is being updated"), "{}", u.text());
+}
+
 /// The same guide under another id, as if its file had been renamed.
 fn renamed() -> Library {
     let text = GUIDE.replace("guide: t\n", "guide: other\n");

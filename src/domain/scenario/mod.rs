@@ -25,7 +25,7 @@ use serde::Deserialize;
 
 use crate::domain::dialogue::Library;
 use crate::domain::dialogue::spans::Spans;
-use crate::domain::engine::{Ctx, Edit, Event, Message, Output, UserState, step};
+use crate::domain::engine::{Button, Ctx, Edit, Event, Message, Output, UserState, step};
 use crate::domain::markup;
 use crate::domain::value::{Var, get_path};
 
@@ -261,24 +261,29 @@ fn plain_of(out: &Output) -> String {
 }
 
 fn find_button(msg: &Message, label: &str) -> Result<crate::domain::engine::Press, String> {
+    match buttons_named(msg, label).as_slice() {
+        [one] => Ok(one.press),
+        _ => {
+            let names: Vec<String> =
+                msg.buttons.iter().flatten().map(|b| format!("{:?}", markup::to_plain(&b.label))).collect();
+            Err(format!("no single button labelled {label:?}; the buttons were: {}", names.join(", ")))
+        }
+    }
+}
+
+/// The buttons of `msg` that `label` names, compared without markup, tick marks or case:
+/// the one whose label is `label`, else every one whose label starts with it. Exactly
+/// one means found; several, that `label` is ambiguous. Shared with the terminal, so
+/// that a scenario presses buttons the way a person typing their labels does.
+pub fn buttons_named<'m>(msg: &'m Message, label: &str) -> Vec<&'m Button> {
     let clean = |s: &str| markup::to_plain(s).trim_start_matches(['✅', '⬜']).trim().to_lowercase();
     let wanted = clean(label);
-    let buttons: Vec<_> = msg.buttons.iter().flatten().collect();
-    let exact: Vec<_> = buttons.iter().filter(|b| clean(&b.label) == wanted).collect();
-    let chosen = match exact.as_slice() {
-        [one] => Some(**one),
-        _ => {
-            let starts: Vec<_> = buttons.iter().filter(|b| clean(&b.label).starts_with(&wanted)).collect();
-            match starts.as_slice() {
-                [one] => Some(**one),
-                _ => None,
-            }
-        }
-    };
-    chosen.map(|b| b.press).ok_or_else(|| {
-        let names: Vec<String> = buttons.iter().map(|b| format!("{:?}", markup::to_plain(&b.label))).collect();
-        format!("no single button labelled {label:?}; the buttons were: {}", names.join(", "))
-    })
+    let buttons: Vec<&Button> = msg.buttons.iter().flatten().collect();
+    let exact: Vec<&Button> = buttons.iter().copied().filter(|b| clean(&b.label) == wanted).collect();
+    if exact.len() == 1 {
+        return exact;
+    }
+    buttons.into_iter().filter(|b| clean(&b.label).starts_with(&wanted)).collect()
 }
 
 /// Summary of a run over many files.
