@@ -475,6 +475,141 @@ async fn a_stale_button_gets_a_notice_and_the_current_step() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_tap_is_answered_without_a_new_message() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.say("/start");
+    let welcome = world.sent(WELCOME).await;
+    // Two presses of the same button, as a person tapping twice while the reply is on its way.
+    world.press(&welcome, "Begin");
+    world.press(&welcome, "Begin");
+    world.sent(AMOUNT_Q).await;
+    world.settle().await;
+    let texts = world.texts();
+    assert_eq!(texts.iter().filter(|t| t.as_str() == AMOUNT_Q).count(), 1, "{texts:#?}");
+    assert!(!texts.iter().any(|t| t.contains("earlier step")), "no notice for a double tap: {texts:#?}");
+    assert_eq!(world.count(|c| c.method == "answerCallbackQuery"), 2, "both presses answered");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_buttons_get_one_notice_per_step() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.begin().await;
+    let welcome = world.sent(WELCOME).await;
+    for _ in 0..3 {
+        world.press(&welcome, "Later");
+    }
+    world.settle().await;
+    let texts = world.texts();
+    assert_eq!(texts.iter().filter(|t| t.contains("earlier step")).count(), 1, "{texts:#?}");
+    assert_eq!(world.count(|c| c.method == "answerCallbackQuery"), 4, "every press answered (Begin + 3)");
+    // The next step may get its own notice.
+    world.say("3500");
+    world.sent(DUE_Q).await;
+    world.press(&welcome, "Later");
+    world.settle().await;
+    assert_eq!(world.texts().iter().filter(|t| t.contains("earlier step")).count(), 2);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_chat_flooding_the_bot_is_slowed_alone() {
+    let world = World::new().await;
+    // Telegram's pacing: one message a second in a chat after a short burst.
+    let paced = Settings {
+        limits: Limits { per_chat_burst: 3, per_chat_per_second: 1, overall_per_second: 1000 },
+        ..settings()
+    };
+    let bot = world.start_with(paced);
+    world.say("/start");
+    world.sent(WELCOME).await;
+    let flood: Vec<Value> =
+        (0..60).map(|i| fake_bot_api::text(world.update_id(), &ANN, &format!("/note n{i}"))).collect();
+    world.api.push(flood);
+    world.sent("That is a lot at once").await;
+
+    let bob = Person { id: 5252, first_name: "Bob", lang: "en" };
+    let asked = std::time::Instant::now();
+    world.api.push([fake_bot_api::text(world.update_id(), &bob, "/start")]);
+    world
+        .api
+        .wait_for("Bob's welcome", |calls| {
+            calls
+                .iter()
+                .any(|c| c.chat() == Some(bob.id) && c.ok() && c.text() == Some("Hello Bob! Where do we start?"))
+                .then_some(())
+        })
+        .await;
+    let waited = asked.elapsed();
+    assert!(waited < Duration::from_millis(1500), "Bob waited {waited:?} behind Ann's flood");
+    let app = bot.stop().await;
+    let notices = world.texts().iter().filter(|t| t.contains("That is a lot at once")).count();
+    assert_eq!(notices, 1, "one polite notice");
+    // What was set aside was not applied; what was applied was answered (now or at the next start).
+    let notes = app.state(ANN.id).expect("state").notes.len();
+    assert!((20..60).contains(&notes), "{notes} notes applied");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pacing_spaces_one_chats_messages_and_zero_switches_it_off() {
+    // Five notes, then /notes of five long notes: several messages in a row.
+    async fn spread(world: &World, limits: Limits) -> Duration {
+        let bot = world.start_with(Settings { limits, ..settings() });
+        world.say("/start");
+        world.sent(WELCOME).await;
+        let before = world.count(|c| c.method == "sendMessage");
+        for i in 0..4 {
+            world.say(&format!("/note {i} {}", "x".repeat(3900)));
+        }
+        world.say("/notes");
+        world
+            .api
+            .wait_for("the notes", |calls| {
+                (calls.iter().filter(|c| c.method == "sendMessage").count() >= before + 8).then_some(())
+            })
+            .await;
+        let times: Vec<tokio::time::Instant> =
+            world.api.calls_of("sendMessage").iter().skip(before).map(|c| c.at).collect();
+        drop(bot.stop().await);
+        times[times.len() - 1] - times[0]
+    }
+    let world = World::new().await;
+    let paced = spread(&world, Limits { per_chat_burst: 3, per_chat_per_second: 2, overall_per_second: 0 }).await;
+    // Eight messages, three at once, then one every half second: at least 2.5 s.
+    assert!(paced >= Duration::from_millis(2400), "{paced:?}");
+    let world = World::new().await;
+    let free = spread(&world, Limits::off()).await;
+    assert!(free < Duration::from_millis(1500), "{free:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_full_of_ampersands_split_by_what_telegram_counts() {
+    let world = World::new().await;
+    let bot = world.start();
+    world.say("/start");
+    world.sent(WELCOME).await;
+    for i in 0..5 {
+        world.say(&format!("/note {i}{}", "&".repeat(1000)));
+    }
+    world.settle().await;
+    let before = world.count(|c| c.method == "sendMessage");
+    world.say("/notes");
+    world.settle().await;
+    let calls = world.api.calls_of("sendMessage");
+    let parts: Vec<&str> = calls[before..].iter().filter_map(|c| c.text()).filter(|t| t.contains("&amp;")).collect();
+    // 5,000 visible characters: two messages (escaped, they would have taken seven).
+    assert_eq!(parts.len(), 2, "{}", parts.len());
+    for p in parts {
+        let visible =
+            p.replace("&amp;", "&").replace("<i>", "").replace("</i>", "").replace("<b>", "").replace("</b>", "");
+        assert!(visible.encode_utf16().count() <= 4096, "{}", visible.len());
+    }
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_callback_data_is_answered_and_changes_nothing() {
     let world = World::new().await;
     let bot = world.start();

@@ -230,12 +230,6 @@ impl Sender {
         }
     }
 
-    /// Says `html` in `chat` after what is already queued there, without saving it
-    /// (a notice whose loss in a crash costs nothing).
-    pub fn say_unsaved(&self, chat: ChatId, html: String) {
-        self.start(Job { user: chat.0, seq: None, item: Item::Send { chat: chat.0, html, keys: None } });
-    }
-
     /// Messages waiting in `chat`'s lane.
     pub fn backlog(&self, chat: ChatId) -> usize {
         let lanes = self.inner.lanes.lock().unwrap_or_else(PoisonError::into_inner);
@@ -315,6 +309,17 @@ impl Sender {
 
     async fn run(&self, job: Job) {
         let result = self.deliver(&job.item).await;
+        if let Some(chat) = job.item.chat().filter(|_| job.item.in_lane()) {
+            // The chat has seen everything queued for it: a command again is new, and
+            // a flood notice is news again.
+            let mut lanes = self.inner.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(lane) = lanes.get_mut(&chat)
+                && lane.queue.is_empty()
+            {
+                lane.command = None;
+                lane.told = false;
+            }
+        }
         match result {
             Ok(()) => {}
             Err(RequestError::Api(ApiError::BotBlocked | ApiError::UserDeactivated | ApiError::ChatNotFound)) => {

@@ -35,7 +35,7 @@ use teloxide::{ApiError, RequestError, dptree};
 use tracing::Instrument;
 
 use super::admin::Admin;
-use super::convert::{html_parts, lang_hint, user_id};
+use super::convert::{lang_hint, user_id};
 use super::delivery::{FLOOD_BACKLOG, Reply, Sender, encode, now_ms, plan};
 use super::menu::MenuCommand;
 use super::notices::{Notice, notice};
@@ -290,9 +290,13 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
             outbox.answer(teloxide::types::CallbackQueryId(id)).await;
         }
         if sender.first_flood_notice(chat) {
-            for part in html_parts(&notice(lang.as_deref(), Notice::PleaseWait)) {
-                sender.say_unsaved(chat, part);
-            }
+            // Beside the lane, so that it is read now, not after the backlog.
+            let text = notice(lang.as_deref(), Notice::PleaseWait);
+            tokio::spawn(async move {
+                if let Err(err) = outbox.say(chat, &text).await {
+                    tracing::debug!(error = %outbox.describe(&err), "the flood notice was not delivered");
+                }
+            });
         }
         return Ok(());
     }
