@@ -90,7 +90,10 @@ impl TryFrom<CurrencyFields> for CurrencySettings {
         }
         if let Some(symbol) = &f.symbol {
             let len = symbol.chars().count();
-            if len == 0 || len > 8 || symbol.chars().any(|c| c.is_ascii_digit() || c.is_whitespace() || ".,+-".contains(c)) {
+            if len == 0
+                || len > 8
+                || symbol.chars().any(|c| c.is_ascii_digit() || c.is_whitespace() || ".,+-".contains(c))
+            {
                 return Err(format!(
                     "currency `symbol: {symbol:?}` must be a short sign without digits, spaces or . , + -, like £"
                 ));

@@ -16,10 +16,12 @@ use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 use rust_decimal::Decimal;
 
+use crate::domain::dates::is_chinese;
 use crate::domain::dates::{add_months, days_between, format_date};
 use crate::domain::markup;
-use crate::domain::dates::is_chinese;
-use crate::domain::money::{Currency, MoneyError, format_money_in, installments, parse_money_in, shortest_affordable_term};
+use crate::domain::money::{
+    Currency, MoneyError, format_money_in, installments, parse_money_in, shortest_affordable_term,
+};
 use crate::domain::value::{Overflow, Var};
 
 /// Names every template may use without a node defining them.
@@ -253,8 +255,11 @@ mod tests {
     #[test]
     fn money_is_written_in_the_guide_currency() {
         let mut t = Templates::with_currency("en", Currency::of("GBP"));
-        t.add_text("m", "{{ 12.99 | money }} {{ '£3' | money }} {{ installments(10, 3, '2026-01-31')[2].amount | money }}")
-            .unwrap();
+        t.add_text(
+            "m",
+            "{{ 12.99 | money }} {{ '£3' | money }} {{ installments(10, 3, '2026-01-31')[2].amount | money }}",
+        )
+        .unwrap();
         assert_eq!(t.render("m", &ctx(&[])).unwrap(), "£12.99 £3.00 £3.34");
         let mut yuan = Templates::new("zh");
         yuan.add_text("m", "{{ 3500.5 | money }}").unwrap();
