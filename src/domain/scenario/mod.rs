@@ -177,6 +177,13 @@ pub fn replay(lib: &Library, path: &Path, text: &str) -> Result<(usize, UserStat
     play(lib, path, &sc, &spans, days[0])
 }
 
+/// Runs the scenario like [`replay`], starting on `day` when it pins no day of its own.
+pub fn replay_on(lib: &Library, path: &Path, text: &str, day: Date) -> Result<(usize, UserState), Failure> {
+    let (sc, spans) = read(path, text)?;
+    let days = days_of(path, &sc, &spans, &[day])?;
+    play(lib, path, &sc, &spans, days[0])
+}
+
 fn failure(path: &Path, line: usize, message: String) -> Failure {
     Failure { file: path.to_path_buf(), line, day: None, message }
 }
