@@ -148,7 +148,9 @@ fn year_for(month: i8, day: i8, today: Date, bounds: Bounds) -> Result<Date, Dat
 
 fn read(input: &str, today: Date) -> Option<Reading> {
     let folded = fold_width(input).to_lowercase();
-    let words = folded.trim();
+    // Prompts put the words to type in quotes (type "today", 输入「今天」); people copy them.
+    let quotes = ['"', '\'', '「', '」', '『', '』', '“', '”', '‘', '’'];
+    let words = folded.trim().trim_matches(quotes).trim();
     match words {
         "today" | "今天" | "今日" => return Some(Reading::Full(today)),
         "tomorrow" | "明天" | "明日" => return today.tomorrow().ok().map(Reading::Full),
@@ -663,6 +665,9 @@ mod tests {
         assert_eq!(parse_date("YESTERDAY", TODAY), Some(date(2026, 10, 9)));
         assert_eq!(parse_date("tomorrow", Date::MAX), None);
         assert_eq!(parse_date("yesterday", Date::MIN), None);
+        assert_eq!(parse_date("「今天」", TODAY), Some(TODAY));
+        assert_eq!(parse_date("\"today\"", TODAY), Some(TODAY));
+        assert_eq!(parse_date("“12月15日”", TODAY), Some(date(2026, 12, 15)));
     }
 
     #[test]
