@@ -11,7 +11,8 @@ use util::{Test, stderr, stdout};
 #[test]
 fn resumes_where_the_last_run_stopped() {
     let t = Test::new();
-    let first = t.run(&["chat"], "1\n5000\n");
+    // The start date below must be today or later: pin the day the test runs on.
+    let first = t.run(&["chat", "--today", "2026-12-01"], "1\n5000\n");
     assert!(first.status.success(), "{}", stderr(&first));
     let out = stdout(&first);
     assert!(out.contains("Let's make a plan."), "{out}");
@@ -19,7 +20,7 @@ fn resumes_where_the_last_run_stopped() {
     assert!(out.contains("Over how many months?"), "{out}");
 
     // A new process, same data: it shows where the user left off and goes on.
-    let second = t.run(&["chat"], "10\n2026-12-15\n");
+    let second = t.run(&["chat", "--today", "2026-12-01"], "10\n2026-12-15\n");
     assert!(second.status.success(), "{}", stderr(&second));
     let out = stdout(&second);
     assert!(out.starts_with("Welcome back. Here is where you left off:\n\nOver how many months?"), "{out}");
@@ -474,4 +475,17 @@ fn the_guide_flag_is_offered_in_place_of_a_missing_guide() {
     assert!(out.contains("Start “Plan other” instead?"), "{out}");
     assert!(!out.contains("Or start another guide"), "{out}");
     assert!(out.contains("How much do you want to save?"), "started and answered the first question: {out}");
+}
+
+#[test]
+fn today_can_be_any_day() {
+    let t = Test::new();
+    let o = t.run(&["chat", "--today", "2026-12-31"], "1\n5000\n10\n5 Jan\n");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    // On New Year's Eve, 5 January is next year's.
+    assert!(out.contains("1. 5 Jan 2027: ¥500.00"), "{out}");
+    assert!(out.contains("10. 5 Oct 2027: ¥500.00"), "{out}");
+    let o = t.run(&["chat", "--today", "tomorrow"], "");
+    assert!(!o.status.success(), "a day that is not a date is refused");
 }

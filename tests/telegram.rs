@@ -1158,7 +1158,9 @@ impl World {
         let lib = guidebot::cli::load_dialogues(&self.dir.path().join("dialogues")).expect("shipped guides");
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/huabei-log-agreement.yaml");
         let text = std::fs::read_to_string(&path).expect("scenario");
-        let (_, state) = guidebot::domain::scenario::replay(&lib, &path, &text).expect("the scenario passes");
+        // The times below are set for a conversation held on 15 January 2026.
+        let day = jiff::civil::date(2026, 1, 15);
+        let (_, state) = guidebot::domain::scenario::replay_on(&lib, &path, &text, day).expect("the scenario passes");
         let store = SledStore::open(&self.dir.path().join("data")).expect("store");
         let app = App::new(lib, Arc::new(store));
         app.put_state(ANN.id, &state).expect("saved");

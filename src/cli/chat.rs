@@ -29,6 +29,26 @@ pub struct ChatArgs {
     /// Wrap lines at this many columns (0: do not wrap). Default: the terminal's width, or 80.
     #[arg(long)]
     pub width: Option<usize>,
+    /// Pretend today is DATE (for example 2026-12-31), at the real time of day.
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<jiff::civil::Date>,
+}
+
+/// The real clock moved to another day, keeping the time of day (`--today`).
+struct MovedClock(jiff::SignedDuration);
+
+impl Clock for MovedClock {
+    fn now(&self) -> jiff::Timestamp {
+        SystemClock.now().saturating_add(self.0).unwrap_or_else(|_| SystemClock.now())
+    }
+}
+
+/// The clock `--today` asks for: the real one, or one moved to that day.
+fn clock_for(today: Option<jiff::civil::Date>) -> Result<Arc<dyn Clock>> {
+    let Some(day) = today else { return Ok(Arc::new(SystemClock)) };
+    let now = SystemClock.now();
+    let moved = now.to_zoned(user_zone()).with().date(day).build().context("--today is outside the calendar")?;
+    Ok(Arc::new(MovedClock(moved.timestamp().duration_since(now))))
 }
 
 pub fn run(args: &Args, a: &ChatArgs) -> Result<ExitCode> {
@@ -54,12 +74,16 @@ pub fn run(args: &Args, a: &ChatArgs) -> Result<ExitCode> {
         None if styled => Width::Terminal,
         None => Width::Columns(80),
     };
-    let _watch =
-        if a.watch { Some(watch_dialogues(&app, args, a, View { styled, width: None }, width)?) } else { None };
+    let clock = clock_for(a.today)?;
+    let _watch = if a.watch {
+        Some(watch_dialogues(&app, args, a, View { styled, width: None }, width, Arc::clone(&clock))?)
+    } else {
+        None
+    };
     let stdin = std::io::stdin();
     let chat = Chat {
         app: &app,
-        clock: &SystemClock,
+        clock: clock.as_ref(),
         zone: user_zone(),
         user: a.user,
         guide: a.guide.clone(),
@@ -77,14 +101,21 @@ pub fn run(args: &Args, a: &ChatArgs) -> Result<ExitCode> {
 
 /// On every save: a good file replaces the guide and the current step is shown again;
 /// a broken one is reported and the old guide stays.
-fn watch_dialogues(app: &Arc<App>, args: &Args, a: &ChatArgs, view: View, width: Width) -> Result<Watch> {
+fn watch_dialogues(
+    app: &Arc<App>,
+    args: &Args,
+    a: &ChatArgs,
+    view: View,
+    width: Width,
+    clock: Arc<dyn Clock>,
+) -> Result<Watch> {
     let app = Arc::clone(app);
     let (user, lang) = (a.user, a.lang.clone());
     let w = watch(&args.dialogues, move |result| match result {
         Ok(lib) => {
             app.replace_library(lib);
             eprintln!("↻ dialogues reloaded");
-            let ctx = ctx_at(SystemClock.now(), &user_zone(), None, lang.clone());
+            let ctx = ctx_at(clock.now(), &user_zone(), None, lang.clone());
             match app.handle(user, &Event::Refresh, &ctx) {
                 Ok(out) => print!("{}", View { width: width.columns(), ..view }.render(&out, None)),
                 Err(e) => eprintln!("error: {e}"),

@@ -1,26 +1,33 @@
-//! `guidebot test [PATH...]`: runs scenario files.
+//! `guidebot test [PATH...] [--today DATE...]`: runs scenario files.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use jiff::civil::Date;
 
 use super::{Args, load_dialogues, read_yaml};
-use crate::domain::scenario::run_all;
+use crate::domain::scenario::{DEFAULT_DAYS, run_all_on};
 
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
     /// Scenario files or folders (default: tests/scenarios/).
     pub paths: Vec<PathBuf>,
+    /// Run the scenarios that pin no day on this day (repeat for several) instead
+    /// of New Year's Eve and Day, 28 and 29 February 2028 and 15 June 2026.
+    #[arg(long, value_name = "DATE")]
+    pub today: Vec<Date>,
 }
 
 pub fn run(args: &Args, a: &TestArgs) -> Result<ExitCode> {
     let lib = load_dialogues(&args.dialogues)?;
     let paths = if a.paths.is_empty() { vec![PathBuf::from("tests/scenarios")] } else { a.paths.clone() };
     let files = read_yaml(&paths)?;
-    let summary = run_all(&lib, &files);
-    for (path, steps) in &summary.steps {
-        println!("ok   {} ({steps} steps)", path.display());
+    let days = if a.today.is_empty() { DEFAULT_DAYS.to_vec() } else { a.today.clone() };
+    let summary = run_all_on(&lib, &files, &days);
+    for (path, ran) in &summary.ran {
+        let on = if ran.days > 1 { format!(" on {} days", ran.days) } else { String::new() };
+        println!("ok   {} ({} steps{on})", path.display(), ran.steps);
     }
     for f in &summary.failures {
         println!("FAIL {f}");

@@ -1,11 +1,12 @@
-//! Amounts of money in yuan: reading what a user types (`¥3,500`, `3.5万`,
-//! `３５００元`), showing amounts back (`¥3,500.00`), and splitting a debt
-//! into monthly installments.
+//! Amounts of money: reading what a user types (`¥3,500`, `3.5万`,
+//! `３５００元`, `£12.99`), showing amounts back (`¥3,500.00`), and splitting
+//! a debt into monthly installments.
 //!
 //! Money is always a [`Decimal`], never a float, and installments are
-//! computed in whole cents so that they add up exactly. This module does no
-//! I/O and never reads the clock: due dates are derived from a first due
-//! date the caller passes in.
+//! computed in whole cents so that they add up exactly. Each guide counts in
+//! one [`Currency`] (yuan unless it says otherwise). This module does no I/O
+//! and never reads the clock: due dates are derived from a first due date
+//! the caller passes in.
 
 use jiff::civil::Date;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -13,12 +14,91 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use crate::domain::dates::add_months;
 use crate::domain::numerals::{fold_width, push_unsigned};
 
-/// Reads an amount of money typed by a user.
+/// The largest amount (and the largest number, either sign) a typed answer
+/// may be: 10^12. Far above any household's debt, and small enough that
+/// every sum, difference and installment a guide works out stays exact to
+/// the cent.
+pub const AMOUNT_LIMIT: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0);
+
+/// The currency a guide counts in: its ISO 4217 code and the symbol amounts
+/// are shown with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currency {
+    /// `CNY`, `GBP`, …: three capital letters.
+    pub code: String,
+    /// `¥`, `£`, …; amounts are written `¥3,500.00`.
+    pub symbol: String,
+}
+
+impl Default for Currency {
+    /// Yuan: `CNY`, shown as `¥`.
+    fn default() -> Currency {
+        Currency { code: "CNY".into(), symbol: "¥".into() }
+    }
+}
+
+impl Currency {
+    /// The currency with ISO code `code`, with its usual symbol when it is a
+    /// common one and the code itself otherwise.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use guidebot::domain::money::Currency;
+    ///
+    /// assert_eq!(Currency::of("GBP").symbol, "£");
+    /// assert_eq!(Currency::of("CHF").symbol, "CHF");
+    /// ```
+    pub fn of(code: &str) -> Currency {
+        let code = code.trim().to_ascii_uppercase();
+        let symbol = match code.as_str() {
+            "CNY" | "JPY" => "¥",
+            "GBP" => "£",
+            "EUR" => "€",
+            "USD" => "$",
+            "HKD" => "HK$",
+            "KRW" => "₩",
+            "INR" => "₹",
+            _ => code.as_str(),
+        }
+        .to_owned();
+        Currency { code, symbol }
+    }
+
+    fn is_yuan(&self) -> bool {
+        self.code == "CNY"
+    }
+}
+
+/// Why a typed answer is not an acceptable amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoneyError {
+    /// Not an amount: letters, a minus sign, more than two decimals, two numbers…
+    NotAnAmount,
+    /// An amount written in another currency than the guide's, such as `¥`
+    /// or `USD` in a guide that counts in pounds: what marked it.
+    OtherCurrency(String),
+    /// More than [`AMOUNT_LIMIT`].
+    TooLarge,
+}
+
+/// Symbols of currencies, as typed before or after an amount.
+const SYMBOLS: &[&str] = &["¥", "$", "€", "£", "₩", "₹", "₽", "₺", "₫", "฿", "₱", "₪", "₴", "₦", "円", "元", "块"];
+
+/// Codes of currencies people here are likely to type.
+const CODES: &[&str] = &[
+    "AUD", "CAD", "CHF", "CNY", "EUR", "GBP", "HKD", "IDR", "INR", "JPY", "KRW", "MOP", "MYR", "NZD", "PHP", "RMB",
+    "RUB", "SGD", "THB", "TWD", "USD", "VND",
+];
+
+/// Reads an amount of money typed by a user in a guide that counts in yuan,
+/// without the [`AMOUNT_LIMIT`]: for amounts written by authors (`min: 0.01`)
+/// and in templates. Answers go through [`parse_money_in`].
 ///
 /// Accepts plain or comma-grouped numbers (`3500`, `3,500.50`), a currency
-/// sign or code before (`¥`, `￥`, `RMB`), `元` after, `万` or `万元` for
-/// ten thousands (`3.5万` is 35000), full-width digits and punctuation
-/// (`３，５００．５０`) and surrounding spaces.
+/// sign or code before (`¥`, `￥`, `RMB`, `CNY`), `元` or `块` after, `万`
+/// or `万元` for ten thousands (`3.5万` is 35000), full-width digits and
+/// punctuation (`３，５００．５０`) and surrounding spaces.
 ///
 /// Gives `None` for anything else: empty or negative input, more than two
 /// decimal places in the resulting amount, misplaced commas (`3,50`),
@@ -36,35 +116,127 @@ use crate::domain::numerals::{fold_width, push_unsigned};
 /// assert_eq!(parse_money("3,50"), None);
 /// ```
 pub fn parse_money(input: &str) -> Option<Decimal> {
+    read_amount(input, &Currency::default()).ok()
+}
+
+/// Reads an amount typed as an answer in a guide that counts in `currency`.
+///
+/// Takes the forms [`parse_money`] does, with the guide's own symbol and
+/// code (`£12.99`, `GBP 12.99`, `12.99 GBP`) in place of the yuan's; `元`
+/// and `块` only in yuan. An amount marked with another currency
+/// (`¥3500` in a pound guide, `USD 20`) gives [`MoneyError::OtherCurrency`],
+/// one above [`AMOUNT_LIMIT`] gives [`MoneyError::TooLarge`], anything else
+/// that is not an amount [`MoneyError::NotAnAmount`]. Never panics.
+///
+/// # Example
+///
+/// ```
+/// use guidebot::domain::money::{parse_money_in, Currency, MoneyError};
+/// use rust_decimal::Decimal;
+///
+/// let pounds = Currency::of("GBP");
+/// assert_eq!(parse_money_in("£12.99", &pounds), Ok(Decimal::new(1299, 2)));
+/// assert_eq!(parse_money_in("¥3500", &pounds), Err(MoneyError::OtherCurrency("¥".into())));
+/// assert_eq!(parse_money_in("2000000000000", &pounds), Err(MoneyError::TooLarge));
+/// ```
+pub fn parse_money_in(input: &str, currency: &Currency) -> Result<Decimal, MoneyError> {
+    let amount = read_amount(input, currency)?;
+    if amount > AMOUNT_LIMIT {
+        return Err(MoneyError::TooLarge);
+    }
+    Ok(amount)
+}
+
+fn read_amount(input: &str, currency: &Currency) -> Result<Decimal, MoneyError> {
     let folded = fold_width(input);
     let mut s = folded.trim();
-    if let Some(rest) = s.strip_prefix('¥') {
+    let mut foreign: Option<String> = None;
+    if let Some(rest) = strip_marker_prefix(s, &currency.symbol)
+        .or_else(|| strip_code_prefix(s, &currency.code))
+        .or_else(|| currency.is_yuan().then(|| strip_code_prefix(s, "RMB").or_else(|| s.strip_prefix('¥'))).flatten())
+    {
         s = rest.trim_start();
-    } else if s.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("rmb")) {
-        s = s[3..].trim_start();
+    } else if let Some((marker, rest)) = other_prefix(s) {
+        foreign = Some(marker);
+        s = rest.trim_start();
     }
-    if let Some(rest) = s.strip_suffix('元') {
+    if let Some(rest) = strip_code_suffix(s, &currency.code)
+        .or_else(|| currency.is_yuan().then(|| s.strip_suffix('元').or_else(|| s.strip_suffix('块'))).flatten())
+    {
+        s = rest.trim_end();
+    } else if let Some((marker, rest)) = other_suffix(s) {
+        foreign.get_or_insert(marker);
         s = rest.trim_end();
     }
     let wan = s.ends_with('万');
     if let Some(rest) = s.strip_suffix('万') {
         s = rest.trim_end();
     }
-    let (mut mantissa, mut scale) = parse_unsigned(s)?;
+    let (mut mantissa, mut scale) = parse_unsigned(s).ok_or(MoneyError::NotAnAmount)?;
+    if let Some(marker) = foreign {
+        // The guide's own sign in the wrong place (`元3500`) is no other currency.
+        let own = marker == currency.symbol
+            || marker == currency.code
+            || currency.is_yuan() && ["¥", "元", "块", "RMB"].contains(&marker.as_str());
+        return Err(if own { MoneyError::NotAnAmount } else { MoneyError::OtherCurrency(marker) });
+    }
     if wan {
         // 万 is 10^4: move the decimal point instead of multiplying, so
         // that `1.2345万` stays exact.
         if scale >= 4 {
             scale -= 4;
         } else {
-            mantissa = mantissa.checked_mul(10u128.pow(4 - scale))?;
+            mantissa = mantissa.checked_mul(10u128.pow(4 - scale)).ok_or(MoneyError::TooLarge)?;
             scale = 0;
         }
     }
     if scale > 2 {
+        return Err(MoneyError::NotAnAmount);
+    }
+    let mantissa = i128::try_from(mantissa).map_err(|_| MoneyError::TooLarge)?;
+    Decimal::try_from_i128_with_scale(mantissa, scale).map_err(|_| MoneyError::TooLarge)
+}
+
+/// `s` without a leading `marker` (letters compared in any case).
+fn strip_marker_prefix<'a>(s: &'a str, marker: &str) -> Option<&'a str> {
+    if marker.is_empty() {
         return None;
     }
-    Decimal::try_from_i128_with_scale(i128::try_from(mantissa).ok()?, scale).ok()
+    let head = s.get(..marker.len())?;
+    head.eq_ignore_ascii_case(marker).then(|| &s[marker.len()..])
+}
+
+/// `s` without a leading three-letter `code` that is not part of a longer word.
+fn strip_code_prefix<'a>(s: &'a str, code: &str) -> Option<&'a str> {
+    strip_marker_prefix(s, code).filter(|rest| !rest.starts_with(|c: char| c.is_ascii_alphabetic()))
+}
+
+fn strip_code_suffix<'a>(s: &'a str, code: &str) -> Option<&'a str> {
+    let start = s.len().checked_sub(code.len())?;
+    let rest = s.get(..start)?;
+    let tail = s.get(start..)?;
+    (tail.eq_ignore_ascii_case(code) && !rest.ends_with(|c: char| c.is_ascii_alphabetic())).then_some(rest)
+}
+
+/// A currency symbol or a three-letter code before the digits.
+fn other_prefix(s: &str) -> Option<(String, &str)> {
+    if let Some(sym) = SYMBOLS.iter().find(|sym| s.starts_with(*sym)) {
+        return Some(((*sym).to_owned(), &s[sym.len()..]));
+    }
+    let code = s.get(..3).filter(|c| CODES.iter().any(|k| k.eq_ignore_ascii_case(c)))?;
+    let rest = &s[3..];
+    rest.starts_with(|c: char| c.is_ascii_digit() || c.is_whitespace()).then(|| (code.to_ascii_uppercase(), rest))
+}
+
+/// A currency symbol or a three-letter code after the digits.
+fn other_suffix(s: &str) -> Option<(String, &str)> {
+    if let Some(sym) = SYMBOLS.iter().find(|sym| s.ends_with(*sym)) {
+        return Some(((*sym).to_owned(), &s[..s.len() - sym.len()]));
+    }
+    let start = s.len().checked_sub(3)?;
+    let code = s.get(start..).filter(|c| CODES.iter().any(|k| k.eq_ignore_ascii_case(c)))?;
+    let rest = &s[..start];
+    rest.ends_with(|c: char| c.is_ascii_digit() || c.is_whitespace()).then(|| (code.to_ascii_uppercase(), rest))
 }
 
 /// Reads a plain number: an optional sign, digits with optional comma
@@ -102,9 +274,7 @@ pub fn parse_number(input: &str) -> Option<Decimal> {
     Decimal::try_from_i128_with_scale(signed, scale).ok()
 }
 
-/// Shows an amount as `¥3,500.50`: thousands separators, exactly two
-/// decimals (rounded half away from zero), and a leading minus for
-/// negative amounts (`-¥12.00`).
+/// Shows an amount in yuan as `¥3,500.50`: see [`format_money_in`].
 ///
 /// # Example
 ///
@@ -117,6 +287,25 @@ pub fn parse_number(input: &str) -> Option<Decimal> {
 /// assert_eq!(format_money(Decimal::new(1005, 3)), "¥1.01");
 /// ```
 pub fn format_money(amount: Decimal) -> String {
+    format_money_in(amount, &Currency::default())
+}
+
+/// Shows an amount as `£3,500.50`: the currency's symbol (followed by a
+/// space when it is a code such as `CHF`), thousands separators, exactly
+/// two decimals (rounded half away from zero), and a leading minus for
+/// negative amounts (`-£12.00`). [`parse_money_in`] reads every
+/// non-negative amount it writes back as the same amount.
+///
+/// # Example
+///
+/// ```
+/// use guidebot::domain::money::{format_money_in, Currency};
+/// use rust_decimal::Decimal;
+///
+/// assert_eq!(format_money_in(Decimal::new(1299, 2), &Currency::of("GBP")), "£12.99");
+/// assert_eq!(format_money_in(Decimal::new(-5, 0), &Currency::of("CHF")), "-CHF 5.00");
+/// ```
+pub fn format_money_in(amount: Decimal, currency: &Currency) -> String {
     // Written by hand rather than with format!: it runs for every amount in every
     // rendered plan, and the formatting machinery was most of a step's time.
     let cents = cents_of(amount);
@@ -126,7 +315,10 @@ pub fn format_money(amount: Decimal) -> String {
     if cents < 0 {
         out.push('-');
     }
-    out.push('¥');
+    out.push_str(&currency.symbol);
+    if currency.symbol.ends_with(|c: char| c.is_ascii_alphabetic()) {
+        out.push(' ');
+    }
     push_unsigned(&mut out, units, true);
     out.push('.');
     out.push(char::from(b'0' + fraction / 10));
@@ -264,7 +456,8 @@ fn parse_unsigned(s: &str) -> Option<(u128, u32)> {
     }
     let mut mantissa: u128 = 0;
     for b in whole.bytes().chain(fraction.bytes()).filter(u8::is_ascii_digit) {
-        mantissa = mantissa.checked_mul(10)?.checked_add(u128::from(b - b'0'))?;
+        // Saturates: a number this long is refused as too large by the caller.
+        mantissa = mantissa.saturating_mul(10).saturating_add(u128::from(b - b'0'));
     }
     Some((mantissa, scale))
 }
@@ -417,6 +610,78 @@ mod tests {
         }
         assert_eq!(parse_money(&odd[odd.len() - 2]), None);
         assert_eq!(parse_money("ＲＭＢ３５００"), Some(dec("3500")));
+    }
+
+    #[test]
+    fn answers_are_bounded_at_the_amount_limit() {
+        let yuan = Currency::default();
+        assert_eq!(AMOUNT_LIMIT, dec("1000000000000"));
+        assert_eq!(parse_money_in("1,000,000,000,000", &yuan), Ok(AMOUNT_LIMIT));
+        assert_eq!(parse_money_in("1亿", &yuan), Err(MoneyError::NotAnAmount));
+        assert_eq!(parse_money_in("1亿万", &yuan), Err(MoneyError::NotAnAmount));
+        assert_eq!(parse_money_in("10000,0000万", &yuan), Err(MoneyError::NotAnAmount));
+        assert_eq!(parse_money_in("1,000,000,000,000.01", &yuan), Err(MoneyError::TooLarge));
+        assert_eq!(parse_money_in("100000000.0001万", &yuan), Err(MoneyError::TooLarge));
+        assert_eq!(parse_money_in("100000001万", &yuan), Err(MoneyError::TooLarge));
+        assert_eq!(parse_money_in("79228162514264337593543950335", &yuan), Err(MoneyError::TooLarge));
+        assert_eq!(parse_money_in("79228162514264337593543950336", &yuan), Err(MoneyError::TooLarge));
+        assert_eq!(parse_money_in(&"9".repeat(60), &yuan), Err(MoneyError::TooLarge));
+        // Authors' bounds and templates are read without the limit.
+        assert_eq!(parse_money("79228162514264337593543950335"), Some(Decimal::MAX));
+    }
+
+    #[test]
+    fn each_guide_reads_its_own_currency() {
+        let pounds = Currency { code: "GBP".into(), symbol: "£".into() };
+        for (input, expected) in [
+            ("£12.99", "12.99"),
+            ("£ 1,234.50", "1234.50"),
+            ("GBP 12.99", "12.99"),
+            ("gbp12", "12"),
+            ("12.99 GBP", "12.99"),
+            ("12.99", "12.99"),
+            ("￡12.99", "12.99"),
+        ] {
+            assert_eq!(parse_money_in(input, &pounds), Ok(dec(expected)), "{input:?}");
+        }
+        for (input, marker) in [
+            ("¥3500", "¥"),
+            ("￥3500", "¥"),
+            ("3500元", "元"),
+            ("3.5万元", "元"),
+            ("$20", "$"),
+            ("USD 20", "USD"),
+            ("20 usd", "USD"),
+            ("RMB 3500", "RMB"),
+            ("€5", "€"),
+        ] {
+            assert_eq!(parse_money_in(input, &pounds), Err(MoneyError::OtherCurrency(marker.into())), "{input:?}");
+        }
+        for input in ["£", "££12", "12£ 5", "£-12", "GBP", "GBPX 12", "abc 12", "¥abc"] {
+            assert_eq!(parse_money_in(input, &pounds), Err(MoneyError::NotAnAmount), "{input:?}");
+        }
+        let yuan = Currency::default();
+        assert_eq!(parse_money_in("CNY 3500", &yuan), Ok(dec("3500")));
+        assert_eq!(parse_money_in("3500块", &yuan), Ok(dec("3500")));
+        assert_eq!(parse_money_in("£12", &yuan), Err(MoneyError::OtherCurrency("£".into())));
+        assert_eq!(parse_money_in("元3500", &yuan), Err(MoneyError::NotAnAmount));
+        let francs = Currency::of("chf");
+        assert_eq!(francs.code, "CHF");
+        assert_eq!(parse_money_in("CHF 5", &francs), Ok(dec("5")));
+        assert_eq!(format_money_in(dec("1234.5"), &francs), "CHF 1,234.50");
+        assert_eq!(format_money_in(dec("1234.5"), &pounds), "£1,234.50");
+        assert_eq!(format_money_in(dec("-0.5"), &pounds), "-£0.50");
+    }
+
+    #[test]
+    fn printed_amounts_read_back() {
+        for currency in [Currency::default(), Currency::of("GBP"), Currency::of("CHF"), Currency::of("HKD")] {
+            for cents in [0i64, 1, 99, 100, 123_456, 350_050, 99_999_999_999_999, 100_000_000_000_000] {
+                let amount = Decimal::new(cents, 2);
+                let shown = format_money_in(amount, &currency);
+                assert_eq!(parse_money_in(&shown, &currency), Ok(amount), "{shown}");
+            }
+        }
     }
 
     #[test]

@@ -3,14 +3,16 @@
 //! parsing, and writing whole numbers without the formatting machinery
 //! (they are written for every row of every rendered plan).
 
-/// Full-width ASCII variants, the full-width yen sign and the ideographic
-/// space, as their ordinary forms; everything else unchanged.
+/// Full-width ASCII variants, the full-width yen, pound and won signs and
+/// the ideographic space, as their ordinary forms; everything else unchanged.
 pub fn fold_width(input: &str) -> String {
     input
         .chars()
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
             '\u{FFE5}' => '¥',
+            '\u{FFE1}' => '£',
+            '\u{FFE6}' => '₩',
             '\u{3000}' => ' ',
             _ => c,
         })
@@ -44,6 +46,7 @@ mod tests {
     #[test]
     fn folds_phone_keyboard_digits() {
         assert_eq!(fold_width("３，５００．５０　元￥"), "3,500.50 元¥");
+        assert_eq!(fold_width("￡１２"), "£12");
     }
 
     #[test]

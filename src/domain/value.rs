@@ -67,21 +67,31 @@ impl Var {
     }
 
     /// Converts an expression's result. Fractional numbers are rounded to the cent
-    /// (half away from zero): results are money in this format.
+    /// (half away from zero): results are money in this format. A number that cannot
+    /// be kept exactly (see [`Var::try_from_value`]) becomes [`Var::Null`].
     pub fn from_value(v: &Value) -> Var {
-        match v.kind() {
+        Var::try_from_value(v).unwrap_or(Var::Null)
+    }
+
+    /// Converts an expression's result like [`Var::from_value`], or says that a
+    /// number in it is too large to keep: a whole number beyond what a [`Decimal`]
+    /// holds, or a fractional one beyond [`FLOAT_LIMIT`] (past it a float no longer
+    /// tells the cents), infinite or not a number.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use guidebot::domain::value::{Overflow, Var};
+    /// use minijinja::Value;
+    ///
+    /// assert_eq!(Var::try_from_value(&Value::from(8000.1 - 3000.2)), Ok(Var::Num("4999.9".parse().unwrap())));
+    /// assert_eq!(Var::try_from_value(&Value::from(1e300)), Err(Overflow));
+    /// ```
+    pub fn try_from_value(v: &Value) -> Result<Var, Overflow> {
+        Ok(match v.kind() {
             ValueKind::Undefined | ValueKind::None => Var::Null,
             ValueKind::Bool => Var::Bool(v.is_true()),
-            ValueKind::Number => {
-                // Ask is_integer first: a failed conversion builds an error, which is slow.
-                if let Some(i) = v.is_integer().then(|| v.as_i64()).flatten() {
-                    Var::Int(i)
-                } else if let Ok(f) = f64::try_from(v.clone()) {
-                    cents_of(f).map(Var::number).unwrap_or(Var::Null)
-                } else {
-                    Var::Str(v.to_string())
-                }
-            }
+            ValueKind::Number => return number_of(v),
             ValueKind::String => Var::Str(v.as_str().unwrap_or_default().to_owned()),
             ValueKind::Seq | ValueKind::Iterable if v.downcast_object_ref::<ListView>().is_some() => {
                 v.downcast_object_ref::<ListView>().map(|l| Var::List(Arc::clone(&l.0))).unwrap_or_default()
@@ -90,7 +100,7 @@ impl Var {
                 v.downcast_object_ref::<MapView>().map(|m| Var::Map(Arc::clone(&m.0))).unwrap_or_default()
             }
             ValueKind::Seq | ValueKind::Iterable => match v.try_iter() {
-                Ok(it) => Var::List(Arc::new(it.map(|x| Var::from_value(&x)).collect())),
+                Ok(it) => Var::List(Arc::new(it.map(|x| Var::try_from_value(&x)).collect::<Result<_, _>>()?)),
                 Err(_) => Var::Null,
             },
             ValueKind::Map => {
@@ -98,13 +108,13 @@ impl Var {
                 if let Ok(keys) = v.try_iter() {
                     for k in keys {
                         let val = v.get_item(&k).unwrap_or_default();
-                        out.insert(k.to_string(), Var::from_value(&val));
+                        out.insert(k.to_string(), Var::try_from_value(&val)?);
                     }
                 }
                 Var::Map(Arc::new(out))
             }
             _ => Var::Str(v.to_string()),
-        }
+        })
     }
 
     /// The value as MiniJinja sees it.
@@ -182,10 +192,39 @@ impl Object for MapView {
     }
 }
 
+/// A number from an expression that cannot be kept exactly: the arithmetic
+/// that made it went past what money in a guide can be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overflow;
+
+/// The largest fractional number an expression may give: 2^53 cents. Past it,
+/// a float's steps are wider than a cent, so its cents would be made up.
+pub const FLOAT_LIMIT: f64 = 9_007_199_254_740_992.0 / 100.0;
+
+/// A number from an expression: whole numbers exactly (through 128 bits, never
+/// a float), fractional ones rounded to the cent.
+fn number_of(v: &Value) -> Result<Var, Overflow> {
+    // Ask is_integer first: a failed conversion builds an error, which is slow.
+    if v.is_integer() {
+        if let Some(i) = v.as_i64() {
+            return Ok(Var::Int(i));
+        }
+        let wide = i128::try_from(v.clone()).map_err(|_| Overflow)?;
+        return Decimal::try_from_i128_with_scale(wide, 0).map(Var::number).map_err(|_| Overflow);
+    }
+    match f64::try_from(v.clone()) {
+        Ok(f) if f.is_finite() && f.abs() <= FLOAT_LIMIT => cents_of(f).map(Var::number).ok_or(Overflow),
+        Ok(_) => Err(Overflow),
+        Err(_) => Ok(Var::Str(v.to_string())),
+    }
+}
+
 /// A float from an expression, rounded to the cent (half away from zero).
 ///
 /// Amounts that are already whole cents (the float nearest to `333.33`) take a fast,
-/// exact path; anything else goes through the shortest decimal the float stands for.
+/// exact path; anything else goes through the shortest decimal that reads back as
+/// the same float, which is the decimal the float was made from whenever that had
+/// at most 15 significant digits.
 pub fn cents_of(f: f64) -> Option<Decimal> {
     let scaled = f * 100.0;
     if scaled.is_finite() && scaled.abs() < 9.0e15 {
@@ -194,7 +233,11 @@ pub fn cents_of(f: f64) -> Option<Decimal> {
             return Some(Decimal::new(whole as i64, 2));
         }
     }
-    Decimal::from_f64(f).map(|d| d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+    if !f.is_finite() {
+        return None;
+    }
+    let shortest = f.to_string().parse::<Decimal>().ok().or_else(|| Decimal::from_f64(f))?;
+    Some(shortest.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
 }
 
 fn yaml_key(k: &serde_yaml::Value) -> String {
@@ -259,6 +302,36 @@ mod tests {
         // 8000.10 - 3000.20 is 4999.900000000001 in binary floating point.
         let f = Value::from(8000.10_f64 - 3000.20_f64);
         assert_eq!(Var::from_value(&f).display(), "4999.9");
+    }
+
+    #[test]
+    fn numbers_too_large_to_keep_are_an_overflow_not_a_blank() {
+        for v in [Value::from(f64::INFINITY), Value::from(f64::NAN), Value::from(1e16), Value::from(-1e300)] {
+            assert_eq!(Var::try_from_value(&v), Err(Overflow), "{v}");
+            assert_eq!(Var::from_value(&v), Var::Null);
+        }
+        let list = Value::from(vec![Value::from(1), Value::from(f64::INFINITY)]);
+        assert_eq!(Var::try_from_value(&list), Err(Overflow));
+        // Whole numbers past i64 stay exact, without a float in between.
+        let big = Value::from(i128::from(i64::MAX) * 1000 + 7);
+        assert_eq!(Var::try_from_value(&big).map(|v| v.display()), Ok("9223372036854775807007".to_owned()));
+        assert_eq!(Var::try_from_value(&Value::from(i128::MAX)), Err(Overflow));
+        assert_eq!(Var::try_from_value(&Value::from(FLOAT_LIMIT)).map(|v| v.is_set()), Ok(true));
+    }
+
+    #[test]
+    fn amounts_up_to_the_limit_keep_their_cents_through_expressions() {
+        let limit = crate::domain::money::AMOUNT_LIMIT;
+        let mut cents: Vec<i64> = (0..2000).map(|i| i * 7_919_993 + i % 100).collect();
+        cents.extend([1, 99, 100_000_000_000_000, 99_999_999_999_999, 99_999_999_999_995, 12_345_678_901_234]);
+        for c in cents {
+            for sign in [1, -1] {
+                let d = Decimal::new(sign * c, 2);
+                assert!(d.abs() <= limit);
+                let back = Var::from_value(&Var::number(d).to_value());
+                assert_eq!(back.as_decimal(), Some(d), "{d}");
+            }
+        }
     }
 
     #[test]

@@ -8,6 +8,8 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::domain::money::Currency;
+
 /// One guide in one language: the whole file.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +39,68 @@ pub struct GuideFile {
     /// How reminders are timed for this guide.
     #[serde(default)]
     pub reminders: Option<ReminderSettings>,
+    /// The currency of `money` answers and of the `money` filter (default ¥, CNY).
+    #[serde(default)]
+    pub currency: Option<CurrencySettings>,
+}
+
+impl GuideFile {
+    /// The currency the guide counts in: yuan unless it says otherwise.
+    pub fn currency(&self) -> Currency {
+        match &self.currency {
+            None => Currency::default(),
+            Some(c) => {
+                let mut currency = Currency::of(&c.code);
+                if let Some(symbol) = &c.symbol {
+                    currency.symbol.clone_from(symbol);
+                }
+                currency
+            }
+        }
+    }
+}
+
+/// A guide's currency: `{ code: GBP, symbol: "£" }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(try_from = "CurrencyFields")]
+pub struct CurrencySettings {
+    pub code: String,
+    pub symbol: Option<String>,
+}
+
+/// A guide's currency as written, checked into [`CurrencySettings`].
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct CurrencyFields {
+    /// ISO 4217 code: three capital letters (`CNY`, `GBP`, `EUR`).
+    #[schemars(regex(pattern = r"^[A-Z]{3}$"))]
+    code: String,
+    /// Written before amounts (`£3,500.00`); the usual one for common codes when left out.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 8))]
+    symbol: Option<String>,
+}
+
+impl TryFrom<CurrencyFields> for CurrencySettings {
+    type Error = String;
+
+    fn try_from(f: CurrencyFields) -> Result<CurrencySettings, String> {
+        if f.code.len() != 3 || !f.code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(format!("currency `code: {}` must be an ISO code of three capital letters, like GBP", f.code));
+        }
+        if let Some(symbol) = &f.symbol {
+            let len = symbol.chars().count();
+            if len == 0
+                || len > 8
+                || symbol.chars().any(|c| c.is_ascii_digit() || c.is_whitespace() || ".,+-".contains(c))
+            {
+                return Err(format!(
+                    "currency `symbol: {symbol:?}` must be a short sign without digits, spaces or . , + -, like £"
+                ));
+            }
+        }
+        Ok(CurrencySettings { code: f.code, symbol: f.symbol })
+    }
 }
 
 /// A chapter of the guide.

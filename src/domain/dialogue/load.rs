@@ -27,7 +27,7 @@ pub fn load_guide(path: &Path, text: &str) -> Result<Guide, Vec<Diagnostic>> {
         });
         vec![at(pos, explain_serde_error(&e))]
     })?;
-    let mut templates = Templates::new(&file.lang);
+    let mut templates = Templates::with_currency(&file.lang, file.currency());
     let mut errors = Vec::new();
     for (name, source, is_expr) in template_sources(&file) {
         let result = if is_expr { templates.add_expr(&name, &source) } else { templates.add_text(&name, &source) };
@@ -194,6 +194,14 @@ mod tests {
     fn missing_field_says_what_to_add() {
         let e = load_guide(Path::new("g.en.yaml"), &OK.replace("start: a\n", "")).unwrap_err();
         assert!(e[0].message.starts_with("`start` is required"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn a_currency_code_must_be_three_capital_letters() {
+        let g = load_guide(Path::new("g.en.yaml"), &format!("{OK}currency: {{ code: GBP }}\n")).unwrap();
+        assert_eq!(g.file.currency().symbol, "£");
+        let e = load_guide(Path::new("g.en.yaml"), &format!("{OK}currency: {{ code: pound }}\n")).unwrap_err();
+        assert!(e[0].message.starts_with("currency `code: pound` must be an ISO code"), "{}", e[0].message);
     }
 
     #[test]

@@ -16,10 +16,13 @@ use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 use rust_decimal::Decimal;
 
+use crate::domain::dates::is_chinese;
 use crate::domain::dates::{add_months, days_between, format_date};
 use crate::domain::markup;
-use crate::domain::money::{format_money, installments, parse_money, shortest_affordable_term};
-use crate::domain::value::Var;
+use crate::domain::money::{
+    Currency, MoneyError, format_money_in, installments, parse_money_in, shortest_affordable_term,
+};
+use crate::domain::value::{Overflow, Var};
 
 /// Names every template may use without a node defining them.
 pub const BUILTIN_NAMES: &[&str] = &[
@@ -50,8 +53,15 @@ impl std::fmt::Debug for Templates {
 }
 
 impl Templates {
-    /// An environment whose `date` filter writes dates in `lang`.
+    /// An environment whose `date` filter writes dates in `lang` and whose
+    /// `money` filter writes yuan.
     pub fn new(lang: &str) -> Templates {
+        Templates::with_currency(lang, Currency::default())
+    }
+
+    /// An environment whose `date` filter writes dates in `lang` and whose
+    /// `money` filter writes amounts in `currency`.
+    pub fn with_currency(lang: &str, currency: Currency) -> Templates {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -69,17 +79,24 @@ impl Templates {
                 None => write!(out, "{value}").map_err(Error::from),
             }
         });
+        let too_large = if is_chinese(lang) { "（数额过大，无法计算）" } else { "(too large to work out)" };
         let lang = lang.to_owned();
-        env.add_filter("money", money_filter);
+        let c = currency.clone();
+        env.add_filter("money", move |v: Value| money_filter(v, &c, too_large));
         env.add_filter("date", move |v: Value, fmt: Option<String>| date_filter(v, fmt, &lang));
-        env.add_function("installments", installments_fn);
+        let c = currency.clone();
+        env.add_function("installments", move |amount: Value, months: u32, first_due: String| {
+            installments_fn(amount, months, first_due, &c)
+        });
         env.add_function("add_months", |d: String, n: i32| -> Result<String, Error> {
             Ok(add_months(parse_iso(&d)?, n).to_string())
         });
         env.add_function("days_between", |a: String, b: String| -> Result<i64, Error> {
             Ok(days_between(parse_iso(&a)?, parse_iso(&b)?))
         });
-        env.add_function("shortest_term", shortest_term_fn);
+        env.add_function("shortest_term", move |amount: Value, budget: Value, max: Option<u32>| {
+            shortest_term_fn(amount, budget, max, &currency)
+        });
         Templates { env }
     }
 
@@ -129,25 +146,34 @@ fn parse_iso(s: &str) -> Result<Date, Error> {
 }
 
 /// A number, or a money text, as an exact decimal.
-fn decimal_of(v: &Value) -> Result<Decimal, Error> {
+fn decimal_of(v: &Value, currency: &Currency) -> Result<Decimal, Error> {
     if let Some(s) = v.as_str() {
-        return parse_money(s).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidOperation,
-                "a text that is not an amount was given where an amount is needed".to_owned(),
-            )
+        return parse_money_in(s, currency).map_err(|e| {
+            let what = match e {
+                MoneyError::TooLarge => "an amount too large to work with",
+                MoneyError::NotAnAmount | MoneyError::OtherCurrency(_) => "a text that is not an amount",
+            };
+            Error::new(ErrorKind::InvalidOperation, format!("{what} was given where an amount is needed"))
         });
     }
-    Var::from_value(v)
-        .as_decimal()
-        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("expected an amount, got {}", v.kind())))
+    match Var::try_from_value(v) {
+        Err(Overflow) => Err(Error::new(ErrorKind::InvalidOperation, "a number too large to work with".to_owned())),
+        Ok(var) => var
+            .as_decimal()
+            .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("expected an amount, got {}", v.kind()))),
+    }
 }
 
-fn money_filter(v: Value) -> Result<String, Error> {
+/// `{{ x | money }}`: the amount in the guide's currency. A number too large to
+/// keep exactly shows as `too_large` rather than emptying the whole text.
+fn money_filter(v: Value, currency: &Currency, too_large: &str) -> Result<String, Error> {
     if v.is_undefined() || v.is_none() {
         return Ok(String::new());
     }
-    Ok(format_money(decimal_of(&v)?))
+    if v.kind() == minijinja::value::ValueKind::Number && Var::try_from_value(&v) == Err(Overflow) {
+        return Ok(too_large.to_owned());
+    }
+    Ok(format_money_in(decimal_of(&v, currency)?, currency))
 }
 
 fn date_filter(v: Value, fmt: Option<String>, lang: &str) -> Result<String, Error> {
@@ -164,8 +190,8 @@ fn date_filter(v: Value, fmt: Option<String>, lang: &str) -> Result<String, Erro
     })
 }
 
-fn installments_fn(amount: Value, months: u32, first_due: String) -> Result<Value, Error> {
-    let plan = installments(decimal_of(&amount)?, months, parse_iso(&first_due)?);
+fn installments_fn(amount: Value, months: u32, first_due: String, currency: &Currency) -> Result<Value, Error> {
+    let plan = installments(decimal_of(&amount, currency)?, months, parse_iso(&first_due)?);
     let rows: Vec<Var> = plan
         .iter()
         .map(|i| {
@@ -179,8 +205,9 @@ fn installments_fn(amount: Value, months: u32, first_due: String) -> Result<Valu
     Ok(Var::List(std::sync::Arc::new(rows)).to_value())
 }
 
-fn shortest_term_fn(amount: Value, budget: Value, max: Option<u32>) -> Result<Value, Error> {
-    let term = shortest_affordable_term(decimal_of(&amount)?, decimal_of(&budget)?, max.unwrap_or(36));
+fn shortest_term_fn(amount: Value, budget: Value, max: Option<u32>, currency: &Currency) -> Result<Value, Error> {
+    let term =
+        shortest_affordable_term(decimal_of(&amount, currency)?, decimal_of(&budget, currency)?, max.unwrap_or(36));
     Ok(term.map(Value::from).unwrap_or(Value::from(())))
 }
 
@@ -223,6 +250,34 @@ mod tests {
         assert_eq!(out, "2026年1月31日 ¥333.33\n2026年2月28日 ¥333.33\n2026年3月31日 ¥333.34\n");
         t.add_expr("m", "add_months('2026-01-31', 1)").unwrap();
         assert_eq!(t.eval("m", &ctx(&[])).unwrap().as_str(), Some("2026-02-28"));
+    }
+
+    #[test]
+    fn money_is_written_in_the_guide_currency() {
+        let mut t = Templates::with_currency("en", Currency::of("GBP"));
+        t.add_text(
+            "m",
+            "{{ 12.99 | money }} {{ '£3' | money }} {{ installments(10, 3, '2026-01-31')[2].amount | money }}",
+        )
+        .unwrap();
+        assert_eq!(t.render("m", &ctx(&[])).unwrap(), "£12.99 £3.00 £3.34");
+        let mut yuan = Templates::new("zh");
+        yuan.add_text("m", "{{ 3500.5 | money }}").unwrap();
+        assert_eq!(yuan.render("m", &ctx(&[])).unwrap(), "¥3,500.50");
+    }
+
+    #[test]
+    fn an_amount_too_large_to_work_out_says_so_instead_of_emptying_the_text() {
+        for (lang, marker) in [("en", "(too large to work out)"), ("zh", "（数额过大，无法计算）")] {
+            let mut t = Templates::new(lang);
+            t.add_text("m", "Left: {{ (income * 1e300 * 1e300) | money }}. Debt: {{ debt | money }}.").unwrap();
+            let out = t.render("m", &ctx(&[("income", Value::from(5000.5)), ("debt", Value::from(100))])).unwrap();
+            assert_eq!(out, format!("Left: {marker}. Debt: ¥100.00."));
+        }
+        let mut t = Templates::new("en");
+        t.add_expr("p", "installments(1e300, 3, '2026-01-31')").unwrap();
+        let e = t.eval("p", &ctx(&[])).unwrap_err();
+        assert!(e.to_string().contains("a number too large to work with"), "{e}");
     }
 
     #[test]

@@ -8,23 +8,20 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use minijinja::value::{Enumerator, Object, Value};
 
+use super::answer::{Question, Refusal, TEXT_LIMIT};
 use super::event::{Action, Command, Ctx, Event, Press, node_hash};
 use super::output::{Button, Document, Edit, Message, Output};
 use super::state::{Frame, Note, Pending, Reminder, UserState};
-use super::texts::{Ui, ui};
-use crate::domain::dates::{format_date, parse_date};
-use crate::domain::dialogue::format::{Ask, AskType, Node};
+use super::texts::{Ui, fill, ui};
+use crate::domain::dialogue::format::{Ask, Node};
 use crate::domain::dialogue::{Guide, Library};
 use crate::domain::markup;
-use crate::domain::money::{format_money, parse_money, parse_number};
 use crate::domain::value::{Var, get_path, remove_path, set_path};
 
 /// How many questions `/back` can walk back through.
 const HISTORY_LIMIT: usize = 200;
 /// Automatic steps (messages, branches) one event may take before the engine stops a runaway loop.
 const HOP_LIMIT: usize = 200;
-/// Longest text answer or note kept.
-const TEXT_LIMIT: usize = 4000;
 /// Notes one user may keep: enough for months of calls, bounded so one person cannot fill the disk.
 pub const NOTES_LIMIT: usize = 500;
 /// Entries one list (`append`, e.g. the contact log) may hold.
@@ -340,7 +337,15 @@ impl<'a> Run<'a> {
         }
         for k in compute.keys() {
             let v = self.eval(&format!("{owner}.compute.{k}"));
-            set_path(Arc::make_mut(&mut self.st.vars), k, Var::from_value(&v));
+            let var = Var::try_from_value(&v).unwrap_or_else(|_| {
+                // Past what money can be: say so, rather than leave a blank figure.
+                self.out.problems.push(format!("`{owner}.compute.{k}` gave a number too large to keep"));
+                if !self.out.texts().contains(&self.t(Ui::TooLargeToWorkOut)) {
+                    self.out.say(self.t(Ui::TooLargeToWorkOut));
+                }
+                Var::Null
+            });
+            set_path(Arc::make_mut(&mut self.st.vars), k, var);
             self.touch(k);
         }
     }
@@ -459,8 +464,8 @@ impl<'a> Run<'a> {
         }
         if let Some(ask) = &node.ask {
             let mut row = Vec::new();
-            if let Some(v) = get_path(&self.st.vars, &ask.save).filter(|v| v.is_set()) {
-                let shown = self.show_value(ask, v);
+            if let Some(v) = get_path(&self.st.vars, &ask.save).filter(|v| self.question(ask).keeps(v)) {
+                let shown = self.question(ask).show(v);
                 row.push(self.button(id, format!("{}: {shown}", self.t(Ui::Keep)), Action::Keep));
             }
             if ask.optional {
@@ -531,14 +536,10 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn show_value(&self, ask: &Ask, v: &Var) -> String {
-        match (ask.kind, v) {
-            (AskType::Money, v) => v.as_decimal().map(format_money).unwrap_or_else(|| v.display()),
-            (AskType::Date, Var::Str(s)) => {
-                s.parse::<jiff::civil::Date>().map(|d| format_date(d, self.lang())).unwrap_or_else(|_| s.clone())
-            }
-            _ => v.display(),
-        }
+    /// The question `ask` as it stands for this user today.
+    fn question<'q>(&'q self, ask: &'q Ask) -> Question<'q> {
+        let guide = self.guide.expect("a question is only asked within a guide");
+        Question { ask, guide, lang: self.lang(), today: self.ctx.today }
     }
 
     /// Moves on from the current node to `next` after an answer.
@@ -786,7 +787,7 @@ impl<'a> Run<'a> {
             return;
         }
         if text.chars().count() > TEXT_LIMIT {
-            self.out.say(format!("{}: {TEXT_LIMIT}.", self.t(Ui::TooLong)));
+            self.out.say(fill(self.t(Ui::TooLong), &[("limit", &TEXT_LIMIT.to_string())]));
             return;
         }
         if self.st.notes.len() >= NOTES_LIMIT {
@@ -1118,10 +1119,11 @@ impl<'a> Run<'a> {
             Action::Done => self.finish_checklist(id, node, true),
             Action::Keep => {
                 let Some(ask) = &node.ask else { return self.stale() };
-                let Some(v) = get_path(&self.st.vars, &ask.save).filter(|v| v.is_set()).cloned() else {
+                let Some(v) = get_path(&self.st.vars, &ask.save).filter(|v| self.question(ask).keeps(v)).cloned()
+                else {
                     return self.stale();
                 };
-                let shown = self.show_value(ask, &v);
+                let shown = self.question(ask).show(&v);
                 self.answered(id, shown, node.goto.clone(), true);
             }
             Action::Skip => {
@@ -1271,74 +1273,19 @@ impl<'a> Run<'a> {
         if let Some(a @ (Action::Keep | Action::Skip)) = find_button(&msg, text) {
             return self.act(id, node, a);
         }
-        match self.parse_answer(ask, text) {
+        match self.question(ask).parse(text) {
             Ok((value, shown)) => {
                 set_path(Arc::make_mut(&mut self.st.vars), &ask.save, value);
                 self.touch(&ask.save);
                 self.answered(id, shown, node.goto.clone(), false);
             }
-            Err(default) => {
-                let invalid =
-                    if ask.invalid.is_some() { self.render(&format!("nodes.{id}.ask.invalid")) } else { default };
-                self.out.say(invalid);
+            Err(refusal) => {
+                let message = match refusal {
+                    Refusal::Unreadable(_) if ask.invalid.is_some() => self.render(&format!("nodes.{id}.ask.invalid")),
+                    Refusal::Unreadable(m) | Refusal::Refused(m) => m,
+                };
+                self.out.say(message);
                 self.out.messages.push(msg);
-            }
-        }
-    }
-
-    /// The typed value and how to show it, or the default message for a bad answer.
-    fn parse_answer(&self, ask: &Ask, text: &str) -> Result<(Var, String), String> {
-        let bound = |v: &Option<serde_yaml::Value>| -> Option<String> {
-            v.as_ref().map(|v| match v {
-                serde_yaml::Value::String(s) => s.clone(),
-                other => serde_yaml::to_string(other).unwrap_or_default().trim().to_owned(),
-            })
-        };
-        let (min, max) = (bound(&ask.min), bound(&ask.max));
-        match ask.kind {
-            AskType::Money | AskType::Number => {
-                let parse = |s: &str| if ask.kind == AskType::Money { parse_money(s) } else { parse_number(s) };
-                let bad = if ask.kind == AskType::Money { Ui::BadMoney } else { Ui::BadNumber };
-                let Some(d) = parse(text) else { return Err(self.t(bad).to_owned()) };
-                if ask.whole && !d.fract().is_zero() {
-                    return Err(self.t(Ui::BadWhole).to_owned());
-                }
-                let show = |d| if ask.kind == AskType::Money { format_money(d) } else { Var::number(d).display() };
-                if let Some(m) = min.as_deref().and_then(parse).filter(|m| d < *m) {
-                    return Err(format!("{}: {}.", self.t(Ui::TooSmall), show(m)));
-                }
-                if let Some(m) = max.as_deref().and_then(parse).filter(|m| d > *m) {
-                    return Err(format!("{}: {}.", self.t(Ui::TooLarge), show(m)));
-                }
-                Ok((Var::number(d), show(d)))
-            }
-            AskType::Date => {
-                let today = self.ctx.today;
-                let Some(d) = parse_date(text, today) else { return Err(self.t(Ui::BadDate).to_owned()) };
-                let as_date = |s: &str| if s == "today" { Some(today) } else { s.parse::<jiff::civil::Date>().ok() };
-                let lang = self.lang();
-                if let Some(m) = min.as_deref().and_then(as_date).filter(|m| d < *m) {
-                    return Err(format!("{}: {}.", self.t(Ui::TooSmall), format_date(m, lang)));
-                }
-                if let Some(m) = max.as_deref().and_then(as_date).filter(|m| d > *m) {
-                    return Err(format!("{}: {}.", self.t(Ui::TooLarge), format_date(m, lang)));
-                }
-                Ok((Var::Str(d.to_string()), format_date(d, lang)))
-            }
-            AskType::Text => {
-                let len = text.chars().count();
-                if len == 0 {
-                    return Err(self.t(Ui::BadText).to_owned());
-                }
-                let min_len = min.and_then(|m| m.parse::<usize>().ok()).unwrap_or(1);
-                let max_len = max.and_then(|m| m.parse::<usize>().ok()).unwrap_or(TEXT_LIMIT);
-                if len < min_len {
-                    return Err(format!("{}: {min_len}.", self.t(Ui::TooShort)));
-                }
-                if len > max_len {
-                    return Err(format!("{}: {max_len}.", self.t(Ui::TooLong)));
-                }
-                Ok((Var::Str(text.to_owned()), text.to_owned()))
             }
         }
     }
