@@ -762,10 +762,15 @@ nodes:
 
     #[test]
     fn an_end_may_offer_choices_but_not_a_question() {
-        let with_choices =
-            BASE.replace("    say: Bye\n    end: true\n", "    say: Bye\n    end: true\n    choices:\n      - label: Menu\n        goto: b\n");
+        let with_choices = BASE.replace(
+            "    say: Bye\n    end: true\n",
+            "    say: Bye\n    end: true\n    choices:\n      - label: Menu\n        goto: b\n",
+        );
         assert!(diags(&with_choices).is_empty(), "{:#?}", diags(&with_choices));
-        let with_ask = BASE.replace("    say: Bye\n    end: true\n", "    say: Bye\n    end: true\n    ask: { save: x, type: text }\n");
+        let with_ask = BASE.replace(
+            "    say: Bye\n    end: true\n",
+            "    say: Bye\n    end: true\n    ask: { save: x, type: text }\n",
+        );
         assert!(
             diags(&with_ask).iter().any(|d| d.message.starts_with("node `z` has `end: true` and also a way forward")),
             "{:#?}",
