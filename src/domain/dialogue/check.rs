@@ -157,7 +157,8 @@ impl Checker<'_> {
                     format!("node `{id}` has no `say`; add the text it shows (only `branch` nodes may leave it out)"),
                 );
             }
-            if n.end && (n.goto.is_some() || !kinds.is_empty()) {
+            // An end may offer choices (a way back to a menu); a goto, question or checklist it may not.
+            if n.end && (n.goto.is_some() || kinds.iter().any(|k| *k != "choices")) {
                 self.err_key(
                     &p,
                     format!("node `{id}` has `end: true` and also a way forward; remove `end` or the way forward"),
@@ -756,6 +757,24 @@ nodes:
             d.iter().any(|d| d.line == 23
                 && d.message == "node `z` has no way forward: add `goto`, an interaction, or `end: true`"),
             "{d:#?}"
+        );
+    }
+
+    #[test]
+    fn an_end_may_offer_choices_but_not_a_question() {
+        let with_choices = BASE.replace(
+            "    say: Bye\n    end: true\n",
+            "    say: Bye\n    end: true\n    choices:\n      - label: Menu\n        goto: b\n",
+        );
+        assert!(diags(&with_choices).is_empty(), "{:#?}", diags(&with_choices));
+        let with_ask = BASE.replace(
+            "    say: Bye\n    end: true\n",
+            "    say: Bye\n    end: true\n    ask: { save: x, type: text }\n",
+        );
+        assert!(
+            diags(&with_ask).iter().any(|d| d.message.starts_with("node `z` has `end: true` and also a way forward")),
+            "{:#?}",
+            diags(&with_ask)
         );
     }
 

@@ -485,10 +485,12 @@ impl<'a> Run<'a> {
             rows.push(vec![self.button(id, done, Action::Done)]);
         }
         if node.end {
+            // The guide's own choices (a way back to a menu) come first, starting over last:
+            // it is the one button here that clears answers.
             rows.push(vec![
-                self.button(id, self.t(Ui::StartOver), Action::Restart),
                 self.button(id, self.t(Ui::CaseFile), Action::Export),
                 self.button(id, self.t(Ui::Notes), Action::Notes),
+                self.button(id, self.t(Ui::StartOver), Action::Restart),
             ]);
         }
         Message { text, buttons: rows, typed: node.ask.is_some() }
@@ -1228,6 +1230,7 @@ impl<'a> Run<'a> {
             let msg = self.node_message(&id, node);
             match find_button(&msg, text) {
                 Some(Action::Choice(i)) => self.choose(&id, node, usize::from(i), false),
+                Some(a @ (Action::Restart | Action::Export | Action::Notes)) if node.end => self.act_end(a),
                 _ => {
                     self.out.say(self.t(Ui::PickOne));
                     self.out.messages.push(msg);

@@ -477,6 +477,31 @@ fn typed_labels_choose_and_other_text_gets_a_hint() {
 }
 
 #[test]
+fn an_end_with_choices_shows_them_first_and_keeps_its_own_buttons() {
+    let text = GUIDE.replace(
+        "    say: Bye\n    end: true\n",
+        "    say: Bye\n    end: true\n    choices:\n      - label: Back to the start\n        goto: welcome\n",
+    );
+    let mut u = User::with(&text);
+    u.walk_to_docs("500");
+    u.press("All done");
+    assert_eq!(u.node(), "bye");
+    assert!(u.st.finished);
+    let labels: Vec<String> = u.buttons().into_iter().map(|b| b.label).collect();
+    assert_eq!(labels, ["Back to the start", "Case file", "Notes", "Start over"]);
+    u.send("/start");
+    let labels: Vec<String> = u.buttons().into_iter().map(|b| b.label).collect();
+    assert_eq!(labels[0], "Back to the start", "{labels:?}");
+    u.send("case file");
+    assert!(u.last.document.is_some(), "typing an end button's label works beside the choices");
+    assert_eq!(u.node(), "bye");
+    u.send("/start");
+    u.press("Back to the start");
+    assert_eq!(u.node(), "welcome");
+    assert!(!u.st.finished);
+}
+
+#[test]
 fn user_text_is_escaped_in_templates() {
     let text = "guide: t\nlang: en\ntitle: T\nstart: a\nnodes:\n  a:\n    say: Name?\n    ask: { save: name, type: text }\n    goto: b\n  b:\n    say: '**Bye** {{ name }}'\n    end: true\n";
     let mut u = User::with(text);

@@ -102,6 +102,9 @@ pub struct Step {
     /// Ids of the reminders that must be waiting to be sent afterwards (exactly these).
     #[serde(default)]
     pub reminders: Option<Vec<String>>,
+    /// Text(s) that waiting reminders must contain, by reminder id.
+    #[serde(default)]
+    pub reminder_says: IndexMap<String, OneOrMany>,
 }
 
 /// A string or a list of strings.
@@ -359,6 +362,7 @@ fn play(lib: &Library, path: &Path, sc: &Scenario, spans: &Spans, start: Date) -
                 return Err(fail(line, format!("expected reminders {want:?} to be waiting, but they are {got:?}")));
             }
         }
+        check_reminder_texts(&state, &st.reminder_says).map_err(|m| fail(line, m))?;
         for (k, want) in &st.vars {
             let want = fill_yaml(&env, today, want).map_err(|m| fail(line, m))?;
             let got = get_path(&state.vars, k).cloned().unwrap_or(Var::Null);
@@ -370,6 +374,20 @@ fn play(lib: &Library, path: &Path, sc: &Scenario, spans: &Spans, start: Date) -
         }
     }
     Ok((sc.steps.len(), state))
+}
+
+/// Each waiting reminder named in `wanted` must contain its texts (as plain text).
+fn check_reminder_texts(state: &UserState, wanted: &IndexMap<String, OneOrMany>) -> Result<(), String> {
+    for (id, texts) in wanted {
+        let Some(r) = state.reminders.get(id).filter(|r| !r.sent) else {
+            return Err(format!("expected reminder `{id}` to be waiting, but it is not"));
+        };
+        let text = markup::to_plain(&r.text);
+        if let Some(want) = texts.items().into_iter().find(|w| !text.contains(w)) {
+            return Err(format!("expected reminder `{id}` to say {want:?}, but it says:\n{}", indent(&text)));
+        }
+    }
+    Ok(())
 }
 
 /// `null` means unset; a text matches a scalar that reads the same (so `"3500"` or
@@ -475,6 +493,21 @@ pub fn run_all_on(lib: &Library, files: &[(PathBuf, String)], days: &[Date]) -> 
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    #[test]
+    fn reminder_texts_are_checked_by_id() {
+        let guide = "guide: r\nlang: en\ntitle: R\nstart: a\nnodes:\n  a:\n    remind:\n      - id: pay\n        on: '\"2026-02-01\"'\n        say: Pay **today**\n    say: Set\n    end: true\n";
+        let lib = crate::domain::dialogue::load_library(&[(PathBuf::from("r.en.yaml"), guide.to_owned())]).unwrap();
+        let ok = "steps:\n  - send: /start\n    reminder_says: { pay: Pay today }\n";
+        assert_eq!(run(&lib, Path::new("s.yaml"), ok), Ok(1));
+        let wrong = "steps:\n  - send: /start\n    reminder_says: { pay: [Pay today, tomorrow] }\n";
+        let f = run(&lib, Path::new("s.yaml"), wrong).unwrap_err();
+        assert_eq!(f.line, 2);
+        assert_eq!(f.message, "expected reminder `pay` to say \"tomorrow\", but it says:\n    Pay today");
+        let missing = "steps:\n  - send: /start\n    reminder_says: { due: x }\n";
+        let f = run(&lib, Path::new("s.yaml"), missing).unwrap_err();
+        assert_eq!(f.message, "expected reminder `due` to be waiting, but it is not");
+    }
 
     #[test]
     fn null_means_unset_not_empty() {
