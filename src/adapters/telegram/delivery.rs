@@ -21,9 +21,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use teloxide::payloads::{EditMessageReplyMarkupSetters, EditMessageTextSetters, SendMessageSetters};
+use serde_json::json;
 use teloxide::requests::Requester;
-use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ParseMode};
+use teloxide::types::{ChatId, InputFile, MessageId};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::Notify;
 
@@ -144,11 +144,13 @@ fn keys_of(message: &Message) -> Option<Keys> {
     })
 }
 
-fn markup(keys: &Keys) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(
-        keys.iter()
-            .map(|row| row.iter().map(|(label, data)| InlineKeyboardButton::callback(label, data)).collect::<Vec<_>>()),
-    )
+/// An inline keyboard as the Bot API's JSON.
+fn keyboard_json(keys: &Keys) -> serde_json::Value {
+    let rows: Vec<Vec<serde_json::Value>> = keys
+        .iter()
+        .map(|row| row.iter().map(|(label, data)| json!({ "text": label, "callback_data": data })).collect())
+        .collect();
+    json!({ "inline_keyboard": rows })
 }
 
 /// One item on its way: the outbox entry it came from, if any.
@@ -356,32 +358,25 @@ impl Sender {
                 Ok(())
             }
             Item::Send { chat, html, keys } => {
-                let mut request = bot.send_message(ChatId(*chat), html.clone()).parse_mode(ParseMode::Html);
+                let mut body = json!({ "chat_id": chat, "text": html, "parse_mode": "HTML" });
                 if let Some(keys) = keys {
-                    request = request.reply_markup(markup(keys));
+                    body["reply_markup"] = keyboard_json(keys);
                 }
-                outbox.call(Some(ChatId(*chat)), request).await.map(drop)
+                outbox.call_json(Some(ChatId(*chat)), "sendMessage", &body).await
             }
             Item::Edit { chat, message, text, keys } => {
-                let (chat, id) = (ChatId(*chat), MessageId(*message));
-                let result = match text {
-                    // Without a reply_markup Telegram removes the keyboard, as an answered question wants.
-                    Some(text) => {
-                        let mut request = bot.edit_message_text(chat, id, text.clone()).parse_mode(ParseMode::Html);
-                        if let Some(keys) = keys {
-                            request = request.reply_markup(markup(keys));
-                        }
-                        outbox.call(Some(chat), request).await.map(drop)
-                    }
-                    None => {
-                        let mut request = bot.edit_message_reply_markup(chat, id);
-                        if let Some(keys) = keys {
-                            request = request.reply_markup(markup(keys));
-                        }
-                        outbox.call(Some(chat), request).await.map(drop)
-                    }
+                // Without a reply_markup Telegram removes the keyboard, as an answered question wants.
+                let (method, mut body) = match text {
+                    Some(text) => (
+                        "editMessageText",
+                        json!({ "chat_id": chat, "message_id": message, "text": text, "parse_mode": "HTML" }),
+                    ),
+                    None => ("editMessageReplyMarkup", json!({ "chat_id": chat, "message_id": message })),
                 };
-                match result {
+                if let Some(keys) = keys {
+                    body["reply_markup"] = keyboard_json(keys);
+                }
+                match outbox.call_json(Some(ChatId(*chat)), method, &body).await {
                     Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
                     Err(err) => {
                         // The new messages matter more than the old one's look.
@@ -401,7 +396,7 @@ impl Sender {
 
 /// Answers a press while Telegram still accepts it: retried only while young.
 async fn answer(outbox: &Outbox, id: &str, at: i64) {
-    let request = outbox.bot().answer_callback_query(teloxide::types::CallbackQueryId(id.to_owned()));
+    let body = json!({ "callback_query_id": id });
     let mut attempt = 1;
     loop {
         let age = now_ms().saturating_sub(at);
@@ -409,7 +404,7 @@ async fn answer(outbox: &Outbox, id: &str, at: i64) {
             tracing::debug!(age_ms = age, "a button press is too old to answer; dropped");
             return;
         }
-        let err = match outbox.call_once(&request).await {
+        let err = match outbox.post_json("answerCallbackQuery", &body).await {
             Ok(_) => return,
             Err(err) => err,
         };

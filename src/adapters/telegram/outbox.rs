@@ -94,14 +94,6 @@ impl Outbox {
         &self.retry
     }
 
-    /// Sends `request` once, unpaced, not retried.
-    pub async fn call_once<R>(&self, request: &R) -> Result<CallOutput<R>, RequestError>
-    where
-        R: Request<Err = RequestError> + Sync,
-    {
-        request.send_ref().await
-    }
-
     /// Sends `request` (paced for `chat` when it goes to one), retrying transient failures.
     pub async fn call<R>(&self, chat: Option<ChatId>, request: R) -> Result<CallOutput<R>, RequestError>
     where
@@ -162,6 +154,56 @@ impl Outbox {
         }
     }
 
+    /// Calls `method` with a JSON `body` (paced for `chat` when it goes to one),
+    /// retrying transient failures.
+    ///
+    /// This goes through the bot's HTTP client but not teloxide's request layer,
+    /// which waits 10 s after every 5xx answer before reporting it
+    /// (`DELAY_ON_SERVER_ERROR` in teloxide-core): a chat's lane would stand still
+    /// that long for each 502. Replies to steps are sent this way.
+    pub async fn call_json(
+        &self,
+        chat: Option<ChatId>,
+        method: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), RequestError> {
+        let mut attempt = 1;
+        loop {
+            if chat.is_some() {
+                self.limiter.wait(chat).await;
+            }
+            let err = match self.post_json(method, body).await {
+                Ok(()) => return Ok(()),
+                Err(err) => err,
+            };
+            let Some(wait) = self.retry.delay(&err, attempt) else {
+                return Err(err);
+            };
+            tracing::warn!(
+                method,
+                attempt,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                error = %self.describe(&err),
+                "Telegram call failed; retrying"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// One POST of `method`, its answer read as the Bot API defines it.
+    pub async fn post_json(&self, method: &str, body: &serde_json::Value) -> Result<(), RequestError> {
+        let mut url = self.bot.api_url();
+        url.path_segments_mut()
+            .map_err(|()| RequestError::Api(ApiError::Unknown("the API URL cannot take a path".to_owned())))?
+            .push(&format!("bot{}", self.bot.token()))
+            .push(method);
+        let response = self.bot.client().post(url).json(body).send().await.map_err(RequestError::from)?;
+        let status = response.status();
+        let text = response.text().await.map_err(RequestError::from)?;
+        answer_of(status, &text)
+    }
+
     /// `err` with its causes, the token removed.
     pub fn describe(&self, err: &RequestError) -> String {
         let mut text = err.to_string();
@@ -173,6 +215,42 @@ impl Outbox {
         }
         redact(&text, self.bot.token())
     }
+}
+
+/// What the Bot API said, as teloxide's error type so that [`Retry`] reads it.
+fn answer_of(status: reqwest::StatusCode, text: &str) -> Result<(), RequestError> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        ok: bool,
+        description: Option<String>,
+        parameters: Option<Parameters>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Parameters {
+        retry_after: Option<u32>,
+    }
+    let server_error = || {
+        let reason = status.canonical_reason().unwrap_or("Server Error");
+        RequestError::Api(ApiError::Unknown(format!("{} {reason}", status.as_u16())))
+    };
+    let answer: Answer = match serde_json::from_str(text) {
+        Ok(answer) => answer,
+        Err(_) if status.is_server_error() => return Err(server_error()),
+        Err(source) => return Err(RequestError::InvalidJson { source: Arc::new(source), raw: text.into() }),
+    };
+    if answer.ok {
+        return Ok(());
+    }
+    if let Some(after) = answer.parameters.and_then(|p| p.retry_after) {
+        return Err(RequestError::RetryAfter(teloxide::types::Seconds::from_seconds(after)));
+    }
+    if status.is_server_error() {
+        return Err(server_error());
+    }
+    let description = answer.description.unwrap_or_default();
+    let error = serde_json::from_value(serde_json::Value::String(description.clone()))
+        .unwrap_or(ApiError::Unknown(description));
+    Err(RequestError::Api(error))
 }
 
 /// `text` with every occurrence of `token` replaced.
@@ -205,6 +283,30 @@ mod tests {
         assert_eq!(retry.delay(&RequestError::Api(ApiError::MessageNotModified), 1), None);
         assert_eq!(retry.delay(&RequestError::Api(ApiError::BotBlocked), 1), None);
         assert_eq!(retry.delay(&RequestError::Api(ApiError::Unknown("Bad Request: odd".into())), 1), None);
+    }
+
+    #[test]
+    fn bot_api_answers_become_errors_retry_understands() {
+        use reqwest::StatusCode;
+        assert!(answer_of(StatusCode::OK, r#"{"ok":true,"result":true}"#).is_ok());
+        let flood = answer_of(
+            StatusCode::TOO_MANY_REQUESTS,
+            r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 3","parameters":{"retry_after":3}}"#,
+        );
+        assert!(matches!(flood, Err(RequestError::RetryAfter(s)) if s.seconds() == 3), "{flood:?}");
+        let retry = Retry::default();
+        for (status, body) in [
+            (StatusCode::BAD_GATEWAY, "<html>bad gateway</html>"),
+            (StatusCode::BAD_GATEWAY, r#"{"ok":false,"error_code":502,"description":"Bad Gateway"}"#),
+        ] {
+            let err = answer_of(status, body).expect_err("an error");
+            assert!(retry.delay(&err, 1).is_some(), "a 502 is retried: {err:?}");
+        }
+        let same = answer_of(
+            StatusCode::BAD_REQUEST,
+            r#"{"ok":false,"error_code":400,"description":"Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"}"#,
+        );
+        assert!(matches!(same, Err(RequestError::Api(ApiError::MessageNotModified))), "{same:?}");
     }
 
     #[test]
