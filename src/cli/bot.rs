@@ -57,28 +57,48 @@ pub fn run(args: &Args, a: &BotArgs) -> Result<ExitCode> {
         ..Limits::default()
     };
     let settings = Settings { dialogues: Some(args.dialogues.clone()), limits, ..Settings::default() };
-    runtime.block_on(run_bot(app, bot, Arc::new(SystemClock), settings, stop_signal()))?;
+    let stop = {
+        let _in_runtime = runtime.enter();
+        stop_signal()
+    };
+    runtime.block_on(run_bot(app, bot, Arc::new(SystemClock), settings, stop))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Completes on Ctrl-C or SIGTERM (the signal systemd and Docker send).
-async fn stop_signal() {
+/// Completes on Ctrl-C or SIGTERM (the signal systemd and Docker send). The
+/// handlers are installed when it is called (inside the runtime), not when it
+/// is first polled: a signal that comes while the bot is still starting
+/// (connecting, resending what a crash left) is kept, and stops it cleanly
+/// once it has started, instead of ending the process on the spot.
+fn stop_signal() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-                return;
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => {
+                return boxed(async move {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                });
             }
-            Err(err) => tracing::warn!(error = %err, "cannot listen for SIGTERM; Ctrl-C still stops the bot"),
+            (Err(err), _) | (_, Err(err)) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM or SIGINT; Ctrl-C may still stop the bot")
+            }
         }
     }
-    if let Err(err) = tokio::signal::ctrl_c().await {
-        tracing::error!(error = %err, "cannot listen for Ctrl-C");
-        std::future::pending::<()>().await;
-    }
+    boxed(async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    })
+}
+
+/// Both ways of waiting as one type.
+fn boxed(
+    f: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(f)
 }

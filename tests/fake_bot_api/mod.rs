@@ -89,6 +89,8 @@ struct Inner {
     /// (chat, message id) → (text, reply_markup) as last sent or edited.
     messages: HashMap<(i64, i64), (Value, Value)>,
     next_message_id: i64,
+    /// chat → sendMessage calls to it still answered; every later one is never answered.
+    holds: HashMap<i64, usize>,
 }
 
 /// The fake server; clones share it.
@@ -165,6 +167,30 @@ impl FakeBotApi {
         self.lock().delays.insert(method.to_owned(), delay);
     }
 
+    /// Answers the next `answered` sendMessage calls to `chat` normally, then
+    /// answers none of the following ones (they are recorded, and the
+    /// connection is left waiting), as a Telegram that stopped responding,
+    /// until [`FakeBotApi::release`].
+    #[allow(dead_code, reason = "not every test file holds messages")]
+    pub fn hold_messages_to(&self, chat: i64, answered: usize) {
+        self.lock().holds.insert(chat, answered);
+    }
+
+    /// sendMessage calls to `chat` are answered again (those already held stay unanswered).
+    #[allow(dead_code, reason = "not every test file holds messages")]
+    pub fn release(&self, chat: i64) {
+        self.lock().holds.remove(&chat);
+    }
+
+    /// Queues an update again, as Telegram does with one whose offset was never
+    /// confirmed; an update with the same id still queued is replaced, not doubled.
+    #[allow(dead_code, reason = "not every test file holds messages")]
+    pub fn redeliver(&self, update: Value) {
+        let id = update_id(&update);
+        self.lock().updates.retain(|u| update_id(u) != id);
+        self.push([update]);
+    }
+
     /// Waits until `check` finds what it looks for in the calls, and returns
     /// it; fails the test with the calls so far after a while.
     pub async fn wait_for<T>(&self, what: &str, mut check: impl FnMut(&[Call]) -> Option<T>) -> T {
@@ -230,6 +256,9 @@ impl FakeBotApi {
             });
             inner.calls.len() - 1
         };
+        if method == "sendMessage" && self.held(&body) {
+            std::future::pending::<()>().await;
+        }
         let delay = self.lock().delays.get(&method).copied();
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
@@ -244,6 +273,20 @@ impl FakeBotApi {
         inner.calls[index].status = Some(status);
         inner.calls[index].result = answer.get("result").cloned();
         (status, answer)
+    }
+
+    /// True when this sendMessage is not to be answered (see [`FakeBotApi::hold_messages_to`]).
+    fn held(&self, body: &Value) -> bool {
+        let Some(chat) = body["chat_id"].as_i64() else { return false };
+        let mut inner = self.lock();
+        match inner.holds.get_mut(&chat) {
+            Some(0) => true,
+            Some(left) => {
+                *left -= 1;
+                false
+            }
+            None => false,
+        }
     }
 
     /// Long polling with Telegram's offset rules.

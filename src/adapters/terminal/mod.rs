@@ -290,7 +290,11 @@ impl Chat<'_> {
     /// Hands `event` to the app and shows what came out.
     fn send(&self, s: &mut Session, event: &Event, out: &mut dyn Write) -> Result<Output, ChatError> {
         let ctx = ctx_at(self.clock.now(), &self.zone, None, self.lang.clone());
-        let output = self.app.handle(self.user, event, &ctx)?;
+        let output = match self.app.handle(self.user, event, &ctx) {
+            Ok(output) => output,
+            Err(e) if e.is_disk_full() => return self.not_saved(s, out),
+            Err(e) => return Err(e.into()),
+        };
         for p in &output.problems {
             eprintln!("warning: {}", sanitize::clean(p));
         }
@@ -312,6 +316,20 @@ impl Chat<'_> {
         }
         let back = s.keys.as_ref().filter(|k| k.back).map(|_| say(&self.lang_now(), Say::BackToQuestion));
         self.write(out, &self.view().render(&output, back))?;
+        Ok(output)
+    }
+
+    /// Nothing was saved (the disk is nearly full; the store said so in the log):
+    /// the person is told, and the question on screen stays the one to answer.
+    /// The chat goes on, and saves again once there is space.
+    fn not_saved(&self, s: &mut Session, out: &mut dyn Write) -> Result<Output, ChatError> {
+        self.tell(out, Say::NothingSaved)?;
+        let mut output = Output::default();
+        if let Some(k) = &s.keys {
+            self.write(out, &self.view().message(&k.message, None))?;
+            // A prompt in the output: callers do not ask the engine to show it again.
+            output.messages.push(k.message.clone());
+        }
         Ok(output)
     }
 
@@ -551,7 +569,13 @@ impl Chat<'_> {
 
     fn show_due_reminders(&self, out: &mut dyn Write) -> Result<(), ChatError> {
         // Shown here and now, so nothing goes to the outbox.
-        let (due, _) = self.app.take_due_reminders(self.user, self.clock.now(), &|_| Vec::new())?;
+        let due = match self.app.take_due_reminders(self.user, self.clock.now(), &|_| Vec::new()) {
+            Ok((due, _)) => due,
+            // Not marked sent, so they are shown at a later start; the first line
+            // typed is told that the disk is full.
+            Err(e) if e.is_disk_full() => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
         for m in &due.messages {
             self.write(out, &format!("{}\n\n", self.view().text(&m.text)))?;
         }
@@ -703,6 +727,84 @@ mod tests {
         let err = String::from_utf8(err).expect("utf-8");
         assert_eq!(out, "How much?\n\nDone\n  1) Case file\n  2) Notes\n  3) Start over\n\n");
         assert_eq!(err, format!("{}\n> > > \n", say("en", Say::HowToQuit)));
+    }
+
+    /// A store that takes `allowed` commits, then refuses every one as a full disk would.
+    struct FillsUp {
+        inner: crate::adapters::store::MemoryStore,
+        allowed: std::sync::atomic::AtomicUsize,
+    }
+
+    impl crate::adapters::store::Store for FillsUp {
+        fn load(&self, user: UserId) -> Result<Option<crate::adapters::store::Stored>, StoreError> {
+            self.inner.load(user)
+        }
+        fn applied(&self, event: i64) -> Result<bool, StoreError> {
+            self.inner.applied(event)
+        }
+        fn commit(&self, user: UserId, change: &crate::adapters::store::Change<'_>) -> Result<Vec<u64>, StoreError> {
+            use std::sync::atomic::Ordering;
+            if self.allowed.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_err() {
+                return Err(StoreError::DiskFull { dir: "data".into(), free_mb: 1, reserve_mb: 64 });
+            }
+            self.inner.commit(user, change)
+        }
+        fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+            self.inner.erase(user, event, farewell)
+        }
+        fn users(&self) -> Result<Vec<UserId>, StoreError> {
+            self.inner.users()
+        }
+        fn due(&self, now: i64) -> Result<Vec<UserId>, StoreError> {
+            self.inner.due(now)
+        }
+        fn pending(&self) -> Result<Vec<crate::adapters::store::Queued>, StoreError> {
+            self.inner.pending()
+        }
+        fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
+            self.inner.delivered(user, seq)
+        }
+        fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
+            self.inner.first_delivery(update_id)
+        }
+    }
+
+    use crate::adapters::store::StoreError;
+
+    #[test]
+    fn a_full_disk_is_told_the_question_stays_and_the_chat_goes_on() {
+        use crate::app::FixedClock;
+        use crate::domain::dialogue::load_library;
+        use std::sync::Arc;
+
+        let text = "guide: g\nlang: en\ntitle: G\nstart: a\nnodes:\n  a:\n    say: How much?\n    ask: { save: n, type: money }\n    goto: b\n  b:\n    say: Done\n    end: true\n";
+        let lib = load_library(&[("g.en.yaml".into(), text.into())]).expect("loads");
+        let store = Arc::new(FillsUp { inner: Default::default(), allowed: usize::MAX.into() });
+        let app = App::new(lib, store.clone());
+        let clock = FixedClock::new("2026-11-28T02:00:00Z".parse().expect("time"));
+        let chat = Chat {
+            app: &app,
+            clock: &clock,
+            zone: jiff::tz::TimeZone::UTC,
+            user: 1,
+            guide: None,
+            lang: None,
+            styled: false,
+            width: Width::Columns(0),
+            prompt: false,
+            dialogues: "dialogues".into(),
+            data: "data".into(),
+        };
+        chat.run(&b""[..], &mut Vec::new(), &mut Vec::new()).expect("the guide starts");
+        // The disk is full from now on.
+        store.allowed.store(0, std::sync::atomic::Ordering::SeqCst);
+        let mut out = Vec::new();
+        chat.run(&b"300\n/note kept?\n"[..], &mut out, &mut Vec::new()).expect("the chat goes on to the end of input");
+        let out = String::from_utf8(out).expect("utf-8");
+        let again = format!("{}\n\nHow much?\n\n", say("en", Say::NothingSaved));
+        assert!(out.ends_with(&format!("How much?\n\n{again}{again}")), "{out}");
+        let state = app.state(1).expect("state");
+        assert_eq!((state.node.as_deref(), state.notes.len()), (Some("a"), 0), "nothing of it was kept");
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub enum Say {
     NothingChanged,
     /// `{guide}`.
     DetourHint,
+    /// A line that could not be saved because the disk is nearly full.
+    NothingSaved,
 }
 
 /// The sentence `key` in `lang`.
@@ -51,6 +53,7 @@ pub fn say(lang: &str, key: Say) -> &'static str {
             DetourHint => {
                 "要继续“{guide}”，请用 --dialogues 指向包含它的文件夹，重新运行 guidebot chat。/guides 列出其他指南，/quit 退出。"
             }
+            NothingSaved => "磁盘空间快满了，刚才这一行没有保存。之前保存的内容都还在。腾出一些空间后再输入一次即可。",
         }
     } else {
         match key {
@@ -77,6 +80,9 @@ pub fn say(lang: &str, key: Say) -> &'static str {
             NothingChanged => "Nothing was changed; your answers are kept.",
             DetourHint => {
                 "To continue “{guide}”, run guidebot chat again with --dialogues pointing to the folder that holds it. /guides lists the other guides; /quit ends the chat."
+            }
+            NothingSaved => {
+                "The disk is nearly full, so that line was not saved. Everything saved before is safe. Free some space, then type it again."
             }
         }
     }
