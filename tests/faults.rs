@@ -447,6 +447,8 @@ fn erasure_leaves_nothing_of_the_person_in_any_file() {
         "3500.50".to_owned(),
         "1000".to_owned(),
         "/skip".to_owned(),
+        // Keep the suggested margin, go on to the plan, three months.
+        "1".to_owned(),
         "1".to_owned(),
         "1".to_owned(),
         plan_date.clone(),

@@ -131,7 +131,7 @@ pub enum StoreError {
     /// nothing is written, so nothing already saved is put at risk.
     #[error(
         "only {free_mb} MB are free on the filesystem of {dir}, below the reserve of {reserve_mb} MB; \
-         nothing was written. Free some space (or lower --min-free-mb); guidebot goes on by itself"
+         nothing was written. Free some space (or lower --min-free-mb)"
     )]
     DiskFull {
         /// The data directory.
