@@ -289,7 +289,7 @@ fn skip_and_keep_have_keys_and_a_typed_number_is_an_answer() {
     assert!(out.contains("How much do you owe?\n  /keep Keep: ¥6,000.00\n"), "{out}");
     assert!(out.contains("Debt ¥6,000.00, other none"), "{out}");
     // The end has numbered buttons: every option has a key.
-    assert!(out.contains("  1) Start over\n  2) Case file\n  3) Notes\n"), "{out}");
+    assert!(out.contains("  1) Case file\n  2) Notes\n  3) Start over\n"), "{out}");
     assert!(!out.contains("  ["), "no option without a key: {out}");
 }
 

@@ -701,7 +701,7 @@ mod tests {
         chat.run(&b"\n300\n"[..], &mut out, &mut err).expect("runs");
         let out = String::from_utf8(out).expect("utf-8");
         let err = String::from_utf8(err).expect("utf-8");
-        assert_eq!(out, "How much?\n\nDone\n  1) Start over\n  2) Case file\n  3) Notes\n\n");
+        assert_eq!(out, "How much?\n\nDone\n  1) Case file\n  2) Notes\n  3) Start over\n\n");
         assert_eq!(err, format!("{}\n> > > \n", say("en", Say::HowToQuit)));
     }
 
