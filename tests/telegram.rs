@@ -460,6 +460,9 @@ async fn a_stale_button_gets_a_notice_and_the_current_step() {
     let bot = world.start();
     world.begin().await;
     let welcome = world.sent(WELCOME).await;
+    // The press on Begin edits the welcome beside the next question: count edits once it is out.
+    let id = message_id(&welcome);
+    world.api.wait_for("the welcome edited", |calls| calls.iter().any(|c| is_edit_of(c, id)).then_some(())).await;
     let edits_before = world.count(|c| c.method.starts_with("editMessage"));
 
     // A button of the question already answered.

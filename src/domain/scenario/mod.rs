@@ -362,7 +362,7 @@ fn play(lib: &Library, path: &Path, sc: &Scenario, spans: &Spans, start: Date) -
                 return Err(fail(line, format!("expected reminders {want:?} to be waiting, but they are {got:?}")));
             }
         }
-        check_reminder_texts(&state, &st.reminder_says).map_err(|m| fail(line, m))?;
+        check_reminder_texts(&state, &st.reminder_says, |t| fill(&env, today, t)).map_err(|m| fail(line, m))?;
         for (k, want) in &st.vars {
             let want = fill_yaml(&env, today, want).map_err(|m| fail(line, m))?;
             let got = get_path(&state.vars, k).cloned().unwrap_or(Var::Null);
@@ -376,15 +376,23 @@ fn play(lib: &Library, path: &Path, sc: &Scenario, spans: &Spans, start: Date) -
     Ok((sc.steps.len(), state))
 }
 
-/// Each waiting reminder named in `wanted` must contain its texts (as plain text).
-fn check_reminder_texts(state: &UserState, wanted: &IndexMap<String, OneOrMany>) -> Result<(), String> {
+/// Each waiting reminder named in `wanted` must contain its texts (as plain text), each
+/// rendered by `fill` first.
+fn check_reminder_texts(
+    state: &UserState,
+    wanted: &IndexMap<String, OneOrMany>,
+    fill: impl Fn(&str) -> Result<String, String>,
+) -> Result<(), String> {
     for (id, texts) in wanted {
         let Some(r) = state.reminders.get(id).filter(|r| !r.sent) else {
             return Err(format!("expected reminder `{id}` to be waiting, but it is not"));
         };
         let text = markup::to_plain(&r.text);
-        if let Some(want) = texts.items().into_iter().find(|w| !text.contains(w)) {
-            return Err(format!("expected reminder `{id}` to say {want:?}, but it says:\n{}", indent(&text)));
+        for want in texts.items() {
+            let want = fill(want)?;
+            if !text.contains(&want) {
+                return Err(format!("expected reminder `{id}` to say {want:?}, but it says:\n{}", indent(&text)));
+            }
         }
     }
     Ok(())
@@ -507,6 +515,22 @@ mod tests {
         let missing = "steps:\n  - send: /start\n    reminder_says: { due: x }\n";
         let f = run(&lib, Path::new("s.yaml"), missing).unwrap_err();
         assert_eq!(f.message, "expected reminder `due` to be waiting, but it is not");
+    }
+
+    #[test]
+    fn reminder_texts_are_templates_relative_to_the_day() {
+        let guide = "guide: r\nlang: en\ntitle: R\nstart: a\nnodes:\n  a:\n    remind:\n      - id: pay\n        on: add_months(today, 1)\n        say: Pay on {{ add_months(today, 1) | date }}\n    say: Set\n    end: true\n";
+        let lib = crate::domain::dialogue::load_library(&[(PathBuf::from("r.en.yaml"), guide.to_owned())]).unwrap();
+        let ok =
+            "steps:\n  - send: /start\n    reminder_says: { pay: \"Pay on {{ add_months(day(0), 1) | date }}\" }\n";
+        assert_eq!(run_on(&lib, Path::new("s.yaml"), ok, &DEFAULT_DAYS), Ok(Ran { steps: 1, days: 5 }));
+        let wrong = "steps:\n  - send: /start\n    reminder_says: { pay: \"Pay on {{ day(1) | date }}\" }\n";
+        let f = run(&lib, Path::new("s.yaml"), wrong).unwrap_err();
+        assert_eq!(f.day, Some(DEFAULT_DAYS[0]));
+        assert_eq!(
+            f.message,
+            "expected reminder `pay` to say \"Pay on 16 Jun 2026\", but it says:\n    Pay on 15 Jul 2026"
+        );
     }
 
     #[test]
