@@ -1,5 +1,5 @@
 //! Migration of a schema-1 data directory (one key file per user, records
-//! keyed by user id in `users`, a plain reminder index) to schema 2.
+//! keyed by user id in `users`, a plain reminder index) to the current schema.
 //!
 //! Each user gets a slot with a fresh key and handle; their record is opened
 //! with the old key and sealed again; their next reminder time is taken from
@@ -90,7 +90,7 @@ pub(super) fn v1_to_v2(db: &sled::Db, slots: &Slots, keys: &Path) -> Result<(), 
     }
     db.flush().map_err(|source| StoreError::Flush { source })?;
     slots::sync_dir(keys).map_err(|source| StoreError::KeyFile { action: "sync", path: keys.to_path_buf(), source })?;
-    tracing::info!(users = migrated.len(), "data directory migrated to storage schema 2");
+    tracing::info!(users = migrated.len(), "data directory migrated from storage schema 1");
     if kept_aside > 0 {
         tracing::warn!(records = kept_aside, "records without a key file cannot be read; kept aside in tree `users`");
     }

@@ -140,7 +140,7 @@ impl SledStore {
                 migrate::v1_to_v2(&db, &slots, &keys_dir)?;
                 slots
             }
-            Some(2) => {
+            Some(found @ (2 | 3)) => {
                 if !Slots::exists(&keys_dir) {
                     return Err(StoreError::KeysMismatch { dir: dir.to_path_buf(), detail: "keys/ring is missing" });
                 }
@@ -151,6 +151,15 @@ impl SledStore {
                         dir: dir.to_path_buf(),
                         detail: "they belong to different data directories",
                     });
+                }
+                if found == 2 {
+                    // Schema 3 only adds compressed values, which schema 2 cannot
+                    // read: nothing is rewritten, but an older guidebot must now
+                    // refuse this directory rather than fail on each user.
+                    meta.insert(encoding::SCHEMA_VERSION_KEY, &encoding::SCHEMA_VERSION.to_be_bytes())
+                        .map_err(StoreError::db("writing the schema version"))?;
+                    db.flush().map_err(|source| StoreError::Flush { source })?;
+                    tracing::info!("data directory moved to storage schema 3 (compressed values)");
                 }
                 slots
             }
@@ -753,13 +762,39 @@ mod tests {
             let db = sled::open(tmp.path().join("db")).expect("raw open");
             let meta = db.open_tree("meta").expect("meta");
             let version = meta.get("schema_version").expect("get").expect("written");
-            assert_eq!(version.as_ref(), 2u32.to_be_bytes());
-            meta.insert("schema_version", &3u32.to_be_bytes()).expect("insert");
+            assert_eq!(version.as_ref(), 3u32.to_be_bytes());
+            meta.insert("schema_version", &4u32.to_be_bytes()).expect("insert");
             db.flush().expect("flush");
         }
         let err = SledStore::open(tmp.path()).err().expect("newer schema");
-        assert!(matches!(err, StoreError::SchemaTooNew { found: 3, supported: 2, .. }), "{err:?}");
+        assert!(matches!(err, StoreError::SchemaTooNew { found: 4, supported: 3, .. }), "{err:?}");
         assert!(err.to_string().contains("upgrade guidebot"), "{err}");
+    }
+
+    #[test]
+    fn a_schema_2_directory_opens_as_3_and_its_uncompressed_records_still_load() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let record = br#"{"node":"amount","answers":{"welcome":"OK"},"history":[]}"#.repeat(8);
+        {
+            let store = open(tmp.path());
+            save(&store, 7, &record);
+            // As schema 2 wrote it: sealed whole, and the version 2.
+            let slot = store.slots.lock_user(7).expect("lock").find(7).expect("slot").1.clone();
+            let sealed = store.records.get(slot.handle).expect("get").expect("stored");
+            assert!(sealed.len() < record.len() / 2, "stored compressed: {} of {}", sealed.len(), record.len());
+            let old = slot.key.seal_as(&slot.handle, Kind::Record as u8, &record).expect("seal");
+            store.records.insert(slot.handle, old).expect("insert");
+            let meta = store.db.open_tree("meta").expect("meta");
+            meta.insert(encoding::SCHEMA_VERSION_KEY, &2u32.to_be_bytes()).expect("insert");
+            store.db.flush().expect("flush");
+        }
+        let store = open(tmp.path());
+        let meta = store.db.open_tree("meta").expect("meta");
+        let version = meta.get(encoding::SCHEMA_VERSION_KEY).expect("get").expect("written");
+        assert_eq!(version.as_ref(), 3u32.to_be_bytes());
+        assert_eq!(store.load(7).expect("load").map(|s| s.record), Some(record.clone()));
+        save(&store, 7, &record);
+        assert_eq!(store.load(7).expect("load").map(|s| s.record), Some(record));
     }
 
     #[test]
@@ -886,7 +921,7 @@ mod tests {
         assert!(!tmp.path().join("keys/0.key").exists(), "schema-1 key files are shredded");
         assert_eq!(files_containing(tmp.path(), b"MARKER-V1"), Vec::<PathBuf>::new());
         drop(store);
-        // A second open finds schema 2 and changes nothing.
+        // A second open finds the current schema and changes nothing.
         assert_eq!(open(tmp.path()).users().expect("users").len(), 2);
     }
 }

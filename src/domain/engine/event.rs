@@ -127,7 +127,8 @@ impl Press {
         if parts.next().is_some() || a.is_empty() {
             return None;
         }
-        let (kind, num) = a.split_at(1);
+        // Checked: forged data may start the action with a multi-byte character.
+        let (kind, num) = a.split_at_checked(1)?;
         let n = || num.parse::<u16>().ok();
         let action = match (kind, num.is_empty()) {
             ("c", false) => Action::Choice(n()?),
@@ -199,6 +200,7 @@ mod tests {
             "g1:1:2:d1",
             "g1:1:2:c1:extra",
             "g1:1:2:q",
+            "g1:0:0:é",
         ] {
             assert_eq!(Press::decode(bad), None, "{bad}");
         }
