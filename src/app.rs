@@ -469,4 +469,54 @@ mod tests {
         assert_eq!(store.due(i64::MAX - 1).expect("due"), Vec::<UserId>::new(), "nothing left to send");
         assert!(app.take_due_reminders(3, at, &plan).expect("again").1.is_empty(), "sent once");
     }
+
+    #[test]
+    fn ten_thousand_note_attempts_stay_within_fifty_megabytes() {
+        use crate::adapters::store::{SledStore, StoreOptions};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let options = StoreOptions { min_free_bytes: 0, ..StoreOptions::default() };
+        let store = Arc::new(SledStore::open_with(tmp.path(), options).expect("open"));
+        let text = "guide: g\nlang: en\ntitle: G\nstart: a\nnodes:\n  a:\n    say: Hi\n    end: true\n";
+        let app = App::new(load_library(&[("g.en.yaml".into(), text.into())]).expect("loads"), store.clone());
+        app.handle_once(7, 0, &Event::Start, &ctx(), &plan).expect("start");
+        // Notes of 4,000 characters that do not compress away: a different letter sequence each time.
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut times = Vec::new();
+        for id in 1..=10_000i64 {
+            let note: String = (0..4_000)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    char::from(b'a' + (seed % 26) as u8)
+                })
+                .collect();
+            let started = std::time::Instant::now();
+            let Delivery::Applied { queued, .. } =
+                app.handle_once(7, id, &Event::Text(format!("/note {note}")), &ctx(), &plan).expect("note")
+            else {
+                panic!("applied once")
+            };
+            // As the bot does once each reply is delivered.
+            for q in queued {
+                store.delivered(q.user, q.seq).expect("delivered");
+            }
+            times.push(started.elapsed());
+        }
+        let state = app.state(7).expect("state");
+        assert_eq!(state.notes.len(), crate::domain::engine::NOTES_LIMIT, "the rest were refused");
+        drop(app);
+        let bytes = store.disk_bytes().expect("size");
+        assert!(bytes < 50 * 1024 * 1024, "{} MB on disk", bytes / 1024 / 1024);
+        let median = |t: &mut [std::time::Duration]| {
+            t.sort();
+            t[t.len() / 2]
+        };
+        eprintln!(
+            "10,000 note attempts: {} MB on disk; median step {:?} for the first 500, {:?} for the last 500",
+            bytes / 1024 / 1024,
+            median(&mut times[..500].to_vec()),
+            median(&mut times[9_500..].to_vec())
+        );
+    }
 }

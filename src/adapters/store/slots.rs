@@ -422,7 +422,9 @@ impl UserKey {
     /// [`PACKED`] bit in its associated data): records are JSON that repeats
     /// itself, and every byte saved is a byte sled writes less each step.
     pub(super) fn seal(&self, handle: &Handle, kind: Kind, plain: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let packed = if plain.len() >= PACK_FROM { deflate(plain) } else { None };
+        // Records only: they are rewritten at every step and repeat themselves.
+        // Outbox items live for a moment, and a note is written once.
+        let packed = if plain.len() >= PACK_FROM && matches!(kind, Kind::Record) { deflate(plain) } else { None };
         match packed {
             Some(packed) => self.seal_as(handle, kind as u8 | PACKED, &packed),
             None => self.seal_as(handle, kind as u8, plain),
