@@ -40,7 +40,7 @@ fn a_yaml_typo_points_at_its_line() {
     let o = t.run(&["check", "broken"], "");
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).starts_with("broken/x.en.yaml:8:5: `edn` is not a key here; did you mean `end`?"),
+        stderr(&o).starts_with("broken/x.en.yaml:8:5: `edn` is not a node key; did you mean `end`?"),
         "{}",
         stderr(&o)
     );

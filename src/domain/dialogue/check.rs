@@ -24,14 +24,15 @@ pub fn check_guides(guides: &[Guide]) -> Vec<Diagnostic> {
 
 /// Checks one guide on its own.
 pub fn check_guide(g: &Guide) -> Vec<Diagnostic> {
-    let mut c = Checker { g, out: Vec::new() };
+    let mut c = Checker { g, out: Vec::new(), broken_link: false };
     c.ids();
     c.stages();
     c.nodes();
     c.variables();
     c.reminders();
-    // With a link broken, "unreachable" and "trapped" only echo it: report them once links are fixed.
-    if !c.out.iter().any(|d| d.message.contains("which does not exist") || d.message.contains("which is not a node")) {
+    // With a link broken or a key unknown, "unreachable" and "trapped" only echo it:
+    // report them once the file's shape and links are fixed.
+    if !c.broken_link && !g.incomplete {
         c.reachability();
         c.loops_without_a_question();
     }
@@ -41,6 +42,8 @@ pub fn check_guide(g: &Guide) -> Vec<Diagnostic> {
 struct Checker<'a> {
     g: &'a Guide,
     out: Vec<Diagnostic>,
+    /// A `start` or `goto` names no node.
+    broken_link: bool,
 }
 
 fn valid_id(id: &str) -> bool {
@@ -95,6 +98,7 @@ impl Checker<'_> {
             }
         }
         if !f.nodes.contains_key(&f.start) {
+            self.broken_link = true;
             let hint = suggest(&f.start, f.nodes.keys().map(String::as_str));
             self.err("start", format!("`start` names `{}`, which is not a node{hint}", f.start));
         }
@@ -129,6 +133,7 @@ impl Checker<'_> {
             let p = format!("nodes.{id}");
             for (path, target) in links(id, n) {
                 if !g.file.nodes.contains_key(&target) {
+                    self.broken_link = true;
                     let hint = suggest(&target, g.file.nodes.keys().map(String::as_str));
                     self.err(&path, format!("node `{id}` goes to `{target}`, which does not exist{hint}"));
                 }
@@ -142,6 +147,13 @@ impl Checker<'_> {
             .into_iter()
             .flatten()
             .collect();
+            self.choices(id, n);
+            self.branch(id, n);
+            self.ask(id, n);
+            self.checklist(id, n);
+            if g.shaky_nodes.contains(id) {
+                continue; // a misspelt key would make these echo it
+            }
             if kinds.len() > 1 {
                 self.err_key(
                     &p,
@@ -179,10 +191,6 @@ impl Checker<'_> {
                     format!("node `{id}` is a `branch`; put its targets in the branch entries and remove `goto`"),
                 );
             }
-            self.choices(id, n);
-            self.branch(id, n);
-            self.ask(id, n);
-            self.checklist(id, n);
         }
     }
 
@@ -554,7 +562,7 @@ fn shape(g: &Guide) -> Vec<(String, String)> {
         for (i, r) in n.remind.iter().enumerate() {
             s.push((
                 format!("{p}.remind.{i}"),
-                format!("{}|{}|{:?}|{:?}|{:?}", r.id, r.on, r.days_before, r.when, r.each),
+                format!("{}|{}|{:?}|{:?}|{:?}", r.id, r.date, r.days_before, r.when, r.each),
             ));
         }
         s.push((format!("{p}.choices"), format!("{}", n.choices.as_ref().map_or(-1, |c| c.len() as i64))));

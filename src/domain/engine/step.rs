@@ -382,10 +382,10 @@ impl<'a> Run<'a> {
                 }
                 continue;
             }
-            let on = self.eval_in(&format!("{p}.on"), &ctx).to_string();
+            let on = self.eval_in(&format!("{p}.date"), &ctx).to_string();
             let text = self.render_in(&format!("{p}.say"), &ctx);
             let Ok(about) = on.parse::<jiff::civil::Date>() else {
-                self.out.problems.push(format!("reminder `{rid}` in `{id}`: `on` gave no date"));
+                self.out.problems.push(format!("reminder `{rid}` in `{id}`: `date` gave no date"));
                 continue;
             };
             let days = i64::from(r.days_before.unwrap_or(default_days));
