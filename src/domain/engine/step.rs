@@ -14,7 +14,7 @@ use super::state::{Frame, Note, Pending, Reminder, UserState};
 use super::texts::{Ui, ui};
 use crate::domain::dates::{format_date, parse_date};
 use crate::domain::dialogue::format::{Ask, AskType, Node};
-use crate::domain::dialogue::{Guide, Library};
+use crate::domain::dialogue::{Guide, Library, templates};
 use crate::domain::markup;
 use crate::domain::money::{format_money, parse_money, parse_number};
 use crate::domain::value::{Var, get_path, remove_path, set_path};
@@ -214,7 +214,7 @@ impl<'a> Run<'a> {
             Ok(s) => s.trim().to_owned(),
             Err(e) => {
                 self.out.problems.push(format!("{}: `{name}` failed: {e}", g.path.display()));
-                String::new()
+                if templates::ran_out(&e) { self.t(Ui::TextUnavailable).to_owned() } else { String::new() }
             }
         }
     }

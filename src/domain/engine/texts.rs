@@ -60,6 +60,8 @@ pub enum Ui {
     Answered,
     GuideUnavailable,
     ConfirmSwitch,
+    /// Shown instead of a text whose template ran too long.
+    TextUnavailable,
 }
 
 /// The sentence `key` in `lang` (English when the language is unknown).
@@ -131,6 +133,9 @@ fn en(key: Ui) -> &'static str {
             "This guide is being updated and is not available right now. Everything you entered is kept; please try again in a little while."
         }
         ConfirmSwitch => "Switch to that guide? The answers you gave in this guide will be cleared; your notes stay.",
+        TextUnavailable => {
+            "Sorry, this part of the guide cannot be shown right now. You can go on, or go back with /back."
+        }
     }
 }
 
@@ -194,5 +199,6 @@ fn zh(key: Ui) -> &'static str {
         Answered => "你的回答",
         GuideUnavailable => "这份指南正在更新，暂时用不了。你输入的内容都还在，请稍后再试。",
         ConfirmSwitch => "要换到那份指南吗？这份指南里的回答会清空，笔记会保留。",
+        TextUnavailable => "抱歉，这部分内容现在无法显示。你可以继续，或发送 /back 返回上一步。",
     }
 }
