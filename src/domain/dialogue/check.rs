@@ -28,7 +28,9 @@ pub fn check_guide(g: &Guide) -> Vec<Diagnostic> {
     c.ids();
     c.stages();
     c.nodes();
-    c.variables();
+    if !g.lost_nodes {
+        c.variables();
+    }
     c.reminders();
     // With a link broken or a key unknown, "unreachable" and "trapped" only echo it:
     // report them once the file's shape and links are fixed.
@@ -131,8 +133,11 @@ impl Checker<'_> {
         let g = self.g;
         for (id, n) in &g.file.nodes {
             let p = format!("nodes.{id}");
+            let shaky = g.shaky_nodes.contains(id);
             for (path, target) in links(id, n) {
-                if !g.file.nodes.contains_key(&target) {
+                // An empty target stands in for a `goto` the shape check found missing or broken.
+                let placeholder = shaky && target.is_empty();
+                if !placeholder && !g.file.nodes.contains_key(&target) {
                     self.broken_link = true;
                     let hint = suggest(&target, g.file.nodes.keys().map(String::as_str));
                     self.err(&path, format!("node `{id}` goes to `{target}`, which does not exist{hint}"));
@@ -149,11 +154,11 @@ impl Checker<'_> {
             .collect();
             self.choices(id, n);
             self.branch(id, n);
-            self.ask(id, n);
             self.checklist(id, n);
-            if g.shaky_nodes.contains(id) {
-                continue; // a misspelt key would make these echo it
+            if shaky {
+                continue; // a misspelt key or a value that could not be read would make these echo it
             }
+            self.ask(id, n);
             if kinds.len() > 1 {
                 self.err_key(
                     &p,
@@ -525,6 +530,9 @@ fn check_set(guides: &[Guide]) -> Vec<Diagnostic> {
             }
         }
         let Some(base) = group.iter().find(|g| g.file.default).or(group.first()) else { continue };
+        if group.iter().any(|g| g.incomplete) {
+            continue; // the shape problems come first; comparing now would only echo them
+        }
         for other in group.iter().filter(|g| !std::ptr::eq(**g, *base)) {
             out.extend(compare(base, other));
         }
@@ -835,6 +843,25 @@ nodes:
         assert!(
             e.iter().any(|d| d.file == Path::new("d/g.zh.yaml") && d.line == 22 && d.message == "`nodes.b.choices.1.goto` differs from g.en.yaml (there: z, here: a); translations differ only in texts"),
             "{e:#?}"
+        );
+    }
+
+    #[test]
+    fn values_that_could_not_be_read_are_reported_once() {
+        // `type: cash` is replaced by a placeholder type, and the branch entry's missing
+        // `goto` by an empty one: neither may come back as a second, confusing problem.
+        let text = BASE.replace("      type: money", "      type: cash\n      min: lots").replace(
+            "    goto: b\n  b:",
+            "    goto: c\n  c:\n    branch:\n      - when: debt > 10\n      - goto: b\n  b:",
+        );
+        let (_, e) = crate::domain::dialogue::read_library(&[(PathBuf::from("g.en.yaml"), text)]);
+        let found: Vec<(usize, &str)> = e.iter().map(|d| (d.line, d.message.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (14, "`ask.type` in node `a` must be one of `text`, `number`, `money`, `date`; found `cash`"),
+                (19, "`branch.0` in node `c` has no `goto`, which is required; add `goto:`"),
+            ]
         );
     }
 

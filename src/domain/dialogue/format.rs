@@ -264,10 +264,7 @@ fn date_or_on(schema: &mut schemars::Schema) {
     if let Some(required) = obj.get_mut("required").and_then(|r| r.as_array_mut()) {
         required.retain(|k| k != "date");
     }
-    obj.insert(
-        "oneOf".into(),
-        serde_json::json!([{ "required": ["date"] }, { "required": [OLD_DATE_KEY] }]),
-    );
+    obj.insert("oneOf".into(), serde_json::json!([{ "required": ["date"] }, { "required": [OLD_DATE_KEY] }]));
 }
 
 /// The JSON Schema of a dialogue file as a value.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::check;
 use super::format::{GuideFile, OLD_DATE_KEY};
-use super::shape::check_shape;
+use super::shape::read_shape;
 use super::spans::{self, Pos};
 use super::templates::Templates;
 use super::{Diagnostic, Guide, Library};
@@ -61,15 +61,15 @@ pub fn read_guide(path: &Path, text: &str) -> (Option<Guide>, Vec<Diagnostic>) {
             return (None, vec![at(e.pos, message)]);
         }
     };
-    let shape = check_shape(&doc);
+    let (value, shape) = read_shape(&doc);
     let mut errors: Vec<Diagnostic> = shape.iter().map(|p| at(p.pos, p.message.clone())).collect();
-    let file: GuideFile = match serde_yaml::from_str(text) {
+    let file: GuideFile = match serde_yaml::from_value(value) {
         Ok(f) => f,
         Err(e) => {
-            // The shape check has said it in plain words already; serde only knows the first problem.
+            // The shape check has said it in plain words already, and stands in for what it
+            // could not read: serde failing as well is a gap in the shape check.
             if errors.is_empty() {
-                let pos = e.location().map(|l| Pos { line: l.line(), col: l.column(), block: false });
-                errors.push(at(pos.unwrap_or(Pos { line: 1, col: 1, block: false }), explain_serde_error(&e)));
+                errors.push(at(Pos { line: 1, col: 1, block: false }, explain_serde_error(&e)));
             }
             return (None, errors);
         }
@@ -106,6 +106,7 @@ pub fn read_guide(path: &Path, text: &str) -> (Option<Guide>, Vec<Diagnostic>) {
         templates,
         stage_index,
         incomplete: !shape.is_empty(),
+        lost_nodes: shape.iter().any(|p| p.repeated_node),
         shaky_nodes,
     };
     (Some(guide), errors)
@@ -273,11 +274,33 @@ mod tests {
             [
                 (7, "`sya` is not a node key"),
                 (9, "`gotoo` is not a node key"),
-                (8, "the template in `nodes.a.say` does not compile: unexpected end of input, expected end of variable block"),
+                (
+                    8,
+                    "the template in `nodes.a.say` does not compile: unexpected end of input, expected end of variable block"
+                ),
             ]
         );
         let guide = guide.expect("read despite the unknown keys");
-        assert!(check::check_guide(&guide).iter().any(|d| d.line == 10 && d.message.starts_with("node `a` goes to `b`")));
+        assert!(
+            check::check_guide(&guide).iter().any(|d| d.line == 10 && d.message.starts_with("node `a` goes to `b`"))
+        );
+    }
+
+    #[test]
+    fn files_are_read_exactly_as_serde_yaml_reads_them() {
+        // Texts now come from yaml-rust2's reading (through the shape check), not libyaml's.
+        let files = [
+            include_str!("../../../dialogues/huabei-overdue.en.yaml"),
+            include_str!("../../../dialogues/huabei-overdue.zh.yaml"),
+            include_str!("../../../tests/fixtures/dialogues/savings.en.yaml"),
+            "guide: g\nlang: en\ntitle: T\nstart: a\nnodes:\n  a:\n    say: >-\n      folded\n      text\n\n      para\n    set: { a: 6, b: '6', c: 1.5, d: 0x10, e: ~, f: [yes, no], g: 012, h: 2026-01-01 }\n    end: true\n",
+        ];
+        for text in files {
+            let direct: GuideFile = serde_yaml::from_str(text).expect("serde reads it");
+            let (guide, errors) = read_guide(Path::new("g.en.yaml"), text);
+            assert_eq!(errors, vec![]);
+            assert_eq!(format!("{:?}", guide.expect("read").file), format!("{direct:?}"));
+        }
     }
 
     #[test]
@@ -298,7 +321,10 @@ mod tests {
     #[test]
     fn a_reminder_date_may_still_be_written_on() {
         let remind = |key: &str| {
-            OK.replace("    end: true", &format!("    end: true\n    remind:\n      - id: r\n        {key}: today\n        say: x"))
+            OK.replace(
+                "    end: true",
+                &format!("    end: true\n    remind:\n      - id: r\n        {key}: today\n        say: x"),
+            )
         };
         for key in ["date", "on"] {
             let g = load_guide(Path::new("g.en.yaml"), &remind(key)).unwrap_or_else(|e| panic!("{key}: {e:?}"));

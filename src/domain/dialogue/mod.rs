@@ -5,6 +5,7 @@
 pub mod check;
 pub mod diagnostic;
 pub mod format;
+pub mod lint;
 pub mod load;
 pub mod shape;
 pub mod spans;
@@ -45,6 +46,8 @@ pub struct Guide {
     /// The file's shape has problems (unknown keys, wrong kinds): checks of the whole
     /// flow would only echo them.
     incomplete: bool,
+    /// A node id is given twice, so a node was lost: which variables are saved is unknown.
+    lost_nodes: bool,
     /// Nodes with shape problems: checks of their own shape would only echo them.
     shaky_nodes: HashSet<String>,
 }

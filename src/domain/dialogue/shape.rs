@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde_json::Value as Json;
+use serde_yaml::Value as YValue;
 
 use super::spans::{Entry, Pos, Yaml};
 
@@ -22,18 +23,44 @@ pub struct Problem {
     pub message: String,
     /// The node it is in, if any: checks that would only echo the problem skip that node.
     pub node: Option<String>,
+    /// A node id given twice: the first of those nodes is lost, so checks that look at
+    /// every node (which variables are saved) would only echo it.
+    pub repeated_node: bool,
 }
 
 /// Every shape problem of `doc`, in file order.
 pub fn check_shape(doc: &Yaml) -> Vec<Problem> {
+    read_shape(doc).1
+}
+
+/// The document as serde should read it into the format's types — unknown keys left
+/// out, values that cannot be read replaced by placeholders of the right kind — and
+/// every shape problem, in file order.
+pub fn read_shape(doc: &Yaml) -> (YValue, Vec<Problem>) {
     static SCHEMA: OnceLock<Json> = OnceLock::new();
     let schema = SCHEMA.get_or_init(super::format::schema_value);
     let empty = serde_json::Map::new();
     let defs = schema.get("$defs").and_then(Json::as_object).unwrap_or(&empty);
     let mut w = Walker { defs, out: Vec::new() };
-    w.value(doc, schema, "", "GuideFile");
+    let value = w.value(doc, schema, "", "GuideFile").unwrap_or(YValue::Null);
     w.out.sort_by_key(|p| (p.pos.line, p.pos.col));
-    w.out
+    (value, w.out)
+}
+
+/// A value where the format takes anything (`set` values, `min`, `max`): read as serde_yaml
+/// reads an untyped value, so that `6` stays a number and `"6"` a text.
+fn untyped(v: &Yaml) -> YValue {
+    match v {
+        Yaml::Scalar { text, plain: true, .. } => {
+            serde_yaml::from_str(text).unwrap_or_else(|_| YValue::String(text.clone()))
+        }
+        Yaml::Scalar { text, .. } => YValue::String(text.clone()),
+        Yaml::Map { entries, .. } => {
+            YValue::Mapping(entries.iter().map(|e| (YValue::String(e.key.clone()), untyped(&e.value))).collect())
+        }
+        Yaml::Seq { items, .. } => YValue::Sequence(items.iter().map(untyped).collect()),
+        Yaml::Alias { .. } => YValue::Null,
+    }
 }
 
 struct Walker<'s> {
@@ -159,7 +186,7 @@ fn expected(schema: &Json) -> String {
 
 impl<'s> Walker<'s> {
     fn push(&mut self, pos: Pos, path: &str, message: String) {
-        self.out.push(Problem { pos, message, node: node_of(path) });
+        self.out.push(Problem { pos, message, node: node_of(path), repeated_node: false });
     }
 
     /// Follows `$ref`s; returns the schema and the name of the definition it came from.
@@ -175,82 +202,86 @@ impl<'s> Walker<'s> {
         (schema, def)
     }
 
-    fn value(&mut self, v: &Yaml, schema: &'s Json, path: &str, def: &'s str) {
+    /// Checks `v` against `schema` and returns it as serde should read it: `None` when it
+    /// cannot be read at all (the caller puts a placeholder or leaves the key out).
+    fn value(&mut self, v: &Yaml, schema: &'s Json, path: &str, def: &'s str) -> Option<YValue> {
         let (schema, def) = self.resolve(schema, def);
         if let Some(options) = schema.get("anyOf").and_then(Json::as_array) {
             // `Option<T>`: `T` or nothing.
             if v.is_null() && options.iter().any(|o| types_of(o) == ["null"]) {
-                return;
+                return Some(YValue::Null);
             }
-            if let Some(some) = options.iter().find(|o| types_of(o) != ["null"]) {
-                self.value(v, some, path, def);
-            }
-            return;
-        }
-        if matches!(v, Yaml::Alias { .. }) {
-            return;
+            let some = options.iter().find(|o| types_of(o) != ["null"])?;
+            return self.value(v, some, path, def);
         }
         if let Some(allowed) = schema.get("enum").and_then(Json::as_array) {
-            self.one_of(v, allowed, path);
-            return;
+            return self.one_of(v, allowed, path);
         }
         let types = types_of(schema);
         if types.is_empty() {
-            return; // anything goes (`set` values, `min`, `max`)
+            return Some(untyped(v)); // anything goes (`set` values, `min`, `max`)
         }
         if v.is_null() {
-            if !types.contains(&"null") {
-                let message = format!("{} is empty; it must be {}", name_of(path), expected(schema));
-                self.push(v.pos(), path, message);
+            if types.contains(&"null") {
+                return Some(YValue::Null);
             }
-            return;
-        }
-        let fits = match v {
-            Yaml::Map { .. } => types.contains(&"object"),
-            Yaml::Seq { .. } => types.contains(&"array"),
-            Yaml::Scalar { text, plain, .. } => {
-                types.contains(&"string")
-                    || types.contains(&"boolean") && *plain && plain_bool(text)
-                    || types.contains(&"integer") && *plain && plain_int(text).is_some()
-            }
-            Yaml::Alias { .. } => true,
-        };
-        if !fits {
-            let message = format!("{} must be {}; found {}", name_of(path), expected(schema), found(v));
+            let message = format!("{} is empty; it must be {}", name_of(path), expected(schema));
             self.push(v.pos(), path, message);
-            return;
+            return None;
         }
         match v {
-            Yaml::Map { entries, pos } => self.mapping(entries, *pos, schema, path, def),
-            Yaml::Seq { items, .. } => {
+            Yaml::Map { entries, pos } if types.contains(&"object") => {
+                Some(self.mapping(entries, *pos, schema, path, def))
+            }
+            Yaml::Seq { items, .. } if types.contains(&"array") => {
                 static ANY: Json = Json::Bool(true);
                 let item_schema = schema.get("items").unwrap_or(&ANY);
-                for (i, item) in items.iter().enumerate() {
-                    self.value(item, item_schema, &join(path, &i.to_string()), def);
+                let items = items.iter().enumerate().map(|(i, item)| {
+                    // A broken entry keeps its place, so that the entries after it keep their numbers.
+                    self.value(item, item_schema, &join(path, &i.to_string()), def)
+                        .unwrap_or_else(|| self.placeholder(item_schema))
+                });
+                Some(YValue::Sequence(items.collect()))
+            }
+            Yaml::Scalar { text, plain, .. } => {
+                if types.contains(&"string") {
+                    return Some(YValue::String(text.clone()));
                 }
+                if types.contains(&"boolean") && *plain && plain_bool(text) {
+                    return Some(YValue::Bool(text.eq_ignore_ascii_case("true")));
+                }
+                if types.contains(&"integer")
+                    && *plain
+                    && let Some(n) = plain_int(text)
+                {
+                    return self.bounds(v, n, schema, path);
+                }
+                self.wrong_kind(v, schema, path)
             }
-            Yaml::Scalar { text, .. } if types.contains(&"integer") && !types.contains(&"string") => {
-                self.bounds(v, text, schema, path);
-            }
-            _ => {}
+            _ => self.wrong_kind(v, schema, path),
         }
     }
 
-    fn bounds(&mut self, v: &Yaml, text: &str, schema: &Json, path: &str) {
-        let Some(n) = plain_int(text) else { return };
+    fn wrong_kind(&mut self, v: &Yaml, schema: &Json, path: &str) -> Option<YValue> {
+        let message = format!("{} must be {}; found {}", name_of(path), expected(schema), found(v));
+        self.push(v.pos(), path, message);
+        None
+    }
+
+    fn bounds(&mut self, v: &Yaml, n: i128, schema: &Json, path: &str) -> Option<YValue> {
         let (min, max) = int_bounds(schema);
         if min.is_some_and(|m| n < i128::from(m)) || max.is_some_and(|m| n > i128::from(m)) {
-            let message = format!("{} must be {}; found {}", name_of(path), expected(schema), found(v));
-            self.push(v.pos(), path, message);
+            return self.wrong_kind(v, schema, path);
         }
+        i64::try_from(n).ok().map(|n| YValue::Number(n.into()))
     }
 
-    fn one_of(&mut self, v: &Yaml, allowed: &[Json], path: &str) {
+    fn one_of(&mut self, v: &Yaml, allowed: &[Json], path: &str) -> Option<YValue> {
         let names: Vec<&str> = allowed.iter().filter_map(Json::as_str).collect();
         if let Yaml::Scalar { text, .. } = v
             && names.contains(&text.as_str())
         {
-            return;
+            return Some(YValue::String(text.clone()));
         }
         let hint = match v {
             Yaml::Scalar { text, .. } => super::closest(&text.to_lowercase(), names.iter().copied())
@@ -261,23 +292,65 @@ impl<'s> Walker<'s> {
         let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
         let message = format!("{} must be one of {list}; found {}{hint}", name_of(path), found(v));
         self.push(v.pos(), path, message);
+        None
     }
 
-    fn mapping(&mut self, entries: &[Entry], pos: Pos, schema: &'s Json, path: &str, def: &'s str) {
+    /// A value of the right kind that stands in for one that could not be read, so that
+    /// the rest of the file can still be read and checked.
+    fn placeholder(&self, schema: &'s Json) -> YValue {
+        let (schema, _) = self.resolve(schema, "");
+        if schema.get("anyOf").is_some() {
+            return YValue::Null;
+        }
+        if let Some(first) = schema.get("enum").and_then(Json::as_array).and_then(|a| a.first()).and_then(Json::as_str)
+        {
+            return YValue::String(first.to_owned());
+        }
+        let types = types_of(schema);
+        match types.first().copied() {
+            _ if types.contains(&"null") => YValue::Null,
+            Some("string") => YValue::String(String::new()),
+            Some("boolean") => YValue::Bool(false),
+            Some("integer") => YValue::Number(0.into()),
+            Some("array") => YValue::Sequence(Vec::new()),
+            Some("object") => {
+                let mut map = serde_yaml::Mapping::new();
+                let props = schema.get("properties").and_then(Json::as_object);
+                for key in
+                    schema.get("required").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str)
+                {
+                    if let Some(s) = props.and_then(|p| p.get(key)) {
+                        map.insert(YValue::String(key.to_owned()), self.placeholder(s));
+                    }
+                }
+                YValue::Mapping(map)
+            }
+            _ => YValue::Null,
+        }
+    }
+
+    fn mapping(&mut self, entries: &[Entry], pos: Pos, schema: &'s Json, path: &str, def: &'s str) -> YValue {
         self.repeated_keys(entries, path);
         static EMPTY: OnceLock<serde_json::Map<String, Json>> = OnceLock::new();
-        let props = schema.get("properties").and_then(Json::as_object).unwrap_or_else(|| EMPTY.get_or_init(Default::default));
+        let props =
+            schema.get("properties").and_then(Json::as_object).unwrap_or_else(|| EMPTY.get_or_init(Default::default));
         let extra = schema.get("additionalProperties");
+        let mut out = serde_yaml::Mapping::new();
         for e in entries {
             let child = join(path, &e.key);
-            if let Some(s) = props.get(&e.key) {
-                self.value(&e.value, s, &child, def);
-                continue;
-            }
-            match extra {
-                Some(Json::Bool(false)) => self.unknown_key(e, props, path, def),
-                Some(s @ Json::Object(_)) => self.value(&e.value, s, &child, def),
-                _ => {}
+            let read = match (props.get(&e.key), extra) {
+                (Some(s), _) => self.value(&e.value, s, &child, def).or_else(|| Some(self.placeholder(s))),
+                (None, Some(Json::Bool(false))) => {
+                    self.unknown_key(e, props, path, def);
+                    None
+                }
+                (None, Some(s @ Json::Object(_))) => {
+                    self.value(&e.value, s, &child, def).or_else(|| Some(self.placeholder(s)))
+                }
+                (None, _) => Some(untyped(&e.value)),
+            };
+            if let Some(value) = read {
+                out.insert(YValue::String(e.key.clone()), value);
             }
         }
         let has = |k: &str| entries.iter().any(|e| e.key == k);
@@ -287,6 +360,9 @@ impl<'s> Walker<'s> {
         for key in schema.get("required").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str) {
             if !has(key) {
                 self.push(pos, path, format!("{place} has no `{key}`, which is required; add `{key}:`"));
+                if let Some(s) = props.get(key) {
+                    out.insert(YValue::String(key.to_owned()), self.placeholder(s));
+                }
             }
         }
         // `oneOf` of `required` lists: two names for one key (`date`, or its older name `on`).
@@ -297,18 +373,25 @@ impl<'s> Walker<'s> {
                 .filter_map(|r| r.first().and_then(Json::as_str))
                 .collect();
             let given: Vec<&&str> = names.iter().filter(|k| has(k)).collect();
-            match (given.len(), names.first()) {
-                (0, Some(first)) => {
-                    self.push(pos, path, format!("{place} has no `{first}`, which is required; add `{first}:`"))
+            let first = names.first().copied().unwrap_or_default();
+            match given.len() {
+                0 if !first.is_empty() => {
+                    self.push(pos, path, format!("{place} has no `{first}`, which is required; add `{first}:`"));
+                    if let Some(s) = props.get(first) {
+                        out.insert(YValue::String(first.to_owned()), self.placeholder(s));
+                    }
                 }
-                (n, _) if n > 1 => {
+                n if n > 1 => {
                     let list = given.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ");
-                    let first = names.first().copied().unwrap_or_default();
                     self.push(pos, path, format!("{place} has both {list}, which mean the same; keep only `{first}`"));
+                    for other in names.iter().skip(1) {
+                        out.remove(*other);
+                    }
                 }
                 _ => {}
             }
         }
+        YValue::Mapping(out)
     }
 
     fn unknown_key(&mut self, e: &Entry, props: &serde_json::Map<String, Json>, path: &str, def: &str) {
@@ -345,9 +428,16 @@ impl<'s> Walker<'s> {
                 )
             } else {
                 let place = if path.is_empty() { "the file".to_owned() } else { name_of(path) };
-                format!("`{}` is given {} times in {place} ({at}); only the last would count: keep one", e.key, all.len())
+                format!(
+                    "`{}` is given {} times in {place} ({at}); only the last would count: keep one",
+                    e.key,
+                    all.len()
+                )
             };
             self.push(e.key_pos, &join(path, &e.key), message);
+            if let Some(p) = self.out.last_mut() {
+                p.repeated_node = path == "nodes";
+            }
         }
     }
 }
@@ -385,7 +475,10 @@ mod tests {
         let text = OK.replace("    end: true\n", "    edn: true\n    gotoo: a\n").replace("title:", "titel:");
         let p = problems(&text);
         assert_eq!(p.len(), 4, "{p:#?}");
-        assert_eq!((p[0].0, p[0].1, p[0].2.as_str()), (1, 1, "the file has no `title`, which is required; add `title:`"));
+        assert_eq!(
+            (p[0].0, p[0].1, p[0].2.as_str()),
+            (1, 1, "the file has no `title`, which is required; add `title:`")
+        );
         assert_eq!((p[1].0, p[1].1), (3, 1));
         assert!(
             p[1].2.starts_with("`titel` is not a top-level key; did you mean `title`? Allowed here: `default`,"),
@@ -418,7 +511,10 @@ mod tests {
     #[test]
     fn a_typo_in_a_value_gets_a_suggestion() {
         let p = problems(&OK.replace("    end: true\n", "    end: true\n    ask: { save: x, type: mony }\n"));
-        assert_eq!(p[0].2, "`ask.type` in node `a` must be one of `text`, `number`, `money`, `date`; found `mony`; did you mean `money`?");
+        assert_eq!(
+            p[0].2,
+            "`ask.type` in node `a` must be one of `text`, `number`, `money`, `date`; found `mony`; did you mean `money`?"
+        );
     }
 
     #[test]
@@ -452,7 +548,14 @@ mod tests {
     #[test]
     fn a_repeated_key_in_a_node_is_reported() {
         let p = problems(&OK.replace("    end: true\n", "    end: true\n    say: again\n"));
-        assert_eq!(p, [(9, 5, "`say` is given 2 times in node `a` (lines 7 and 9); only the last would count: keep one".to_owned())]);
+        assert_eq!(
+            p,
+            [(
+                9,
+                5,
+                "`say` is given 2 times in node `a` (lines 7 and 9); only the last would count: keep one".to_owned()
+            )]
+        );
     }
 
     #[test]

@@ -99,8 +99,10 @@ pub enum Yaml {
         items: Vec<Yaml>,
         pos: Pos,
     },
-    /// `*name`: a reference to an anchored value, not followed.
-    Alias { pos: Pos },
+    /// `*name` naming no anchor seen before it.
+    Alias {
+        pos: Pos,
+    },
 }
 
 /// One `key: value` of a mapping.
@@ -133,13 +135,29 @@ pub fn parse(text: &str) -> Result<(Spans, Yaml), SyntaxError> {
         pos: Pos { line: e.marker().line(), col: e.marker().col() + 1, block: false },
         message: e.info().to_owned(),
     })?;
-    let root = recv.root.unwrap_or(Yaml::Scalar { text: String::new(), plain: true, pos: Pos { line: 1, col: 1, block: false } });
+    if recv.expanded > MAX_ALIASED {
+        return Err(SyntaxError {
+            pos: Pos { line: 1, col: 1, block: false },
+            message: format!(
+                "its aliases (`*name`) stand for more than {MAX_ALIASED} values; write the values out instead"
+            ),
+        });
+    }
+    let root = recv.root.unwrap_or(Yaml::Scalar {
+        text: String::new(),
+        plain: true,
+        pos: Pos { line: 1, col: 1, block: false },
+    });
     Ok((recv.spans, root))
 }
 
+/// Values that aliases may stand for in one file, all together: a few anchors that
+/// refer to each other can otherwise stand for billions of values.
+const MAX_ALIASED: usize = 100_000;
+
 enum Frame {
-    Map { path: String, key: Option<(String, Pos)>, entries: Vec<Entry>, pos: Pos },
-    Seq { path: String, items: Vec<Yaml>, pos: Pos },
+    Map { path: String, key: Option<(String, Pos)>, entries: Vec<Entry>, pos: Pos, anchor: usize },
+    Seq { path: String, items: Vec<Yaml>, pos: Pos, anchor: usize },
 }
 
 #[derive(Default)]
@@ -147,6 +165,19 @@ struct Receiver {
     stack: Vec<Frame>,
     spans: Spans,
     root: Option<Yaml>,
+    /// Anchored values (`&name`), by the parser's anchor id.
+    anchors: HashMap<usize, Yaml>,
+    /// How many values aliases have stood for so far.
+    expanded: usize,
+}
+
+/// How many values `v` holds, itself included.
+fn size(v: &Yaml) -> usize {
+    match v {
+        Yaml::Map { entries, .. } => 1 + entries.iter().map(|e| size(&e.value)).sum::<usize>(),
+        Yaml::Seq { items, .. } => 1 + items.iter().map(size).sum::<usize>(),
+        _ => 1,
+    }
 }
 
 fn join(parent: &str, child: &str) -> String {
@@ -185,14 +216,18 @@ impl Receiver {
 impl MarkedEventReceiver for Receiver {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
-            Event::Scalar(text, style, _, tag) => {
+            Event::Scalar(text, style, anchor, tag) => {
                 let block = matches!(style, TScalarStyle::Literal | TScalarStyle::Folded);
                 let plain = style == TScalarStyle::Plain && tag.is_none();
                 let pos = Self::pos(mark, block);
                 match self.value_path() {
                     Some(path) => {
                         self.spans.values.insert(path, pos);
-                        self.attach(Yaml::Scalar { text, plain, pos });
+                        let value = Yaml::Scalar { text, plain, pos };
+                        if anchor > 0 {
+                            self.anchors.insert(anchor, value.clone());
+                        }
+                        self.attach(value);
                     }
                     None => {
                         if let Some(Frame::Map { path, key, .. }) = self.stack.last_mut() {
@@ -203,30 +238,39 @@ impl MarkedEventReceiver for Receiver {
                     }
                 }
             }
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                 let path = self.value_path().unwrap_or_default();
                 let pos = Self::pos(mark, false);
                 self.spans.values.insert(path.clone(), pos);
                 if matches!(ev, Event::MappingStart(..)) {
-                    self.stack.push(Frame::Map { path, key: None, entries: Vec::new(), pos });
+                    self.stack.push(Frame::Map { path, key: None, entries: Vec::new(), pos, anchor });
                 } else {
-                    self.stack.push(Frame::Seq { path, items: Vec::new(), pos });
+                    self.stack.push(Frame::Seq { path, items: Vec::new(), pos, anchor });
                 }
             }
             Event::MappingEnd | Event::SequenceEnd => {
-                let value = match self.stack.pop() {
-                    Some(Frame::Map { entries, pos, .. }) => Yaml::Map { entries, pos },
-                    Some(Frame::Seq { items, pos, .. }) => Yaml::Seq { items, pos },
+                let (value, anchor) = match self.stack.pop() {
+                    Some(Frame::Map { entries, pos, anchor, .. }) => (Yaml::Map { entries, pos }, anchor),
+                    Some(Frame::Seq { items, pos, anchor, .. }) => (Yaml::Seq { items, pos }, anchor),
                     None => return,
                 };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, value.clone());
+                }
                 self.attach(value);
             }
-            Event::Alias(_) => {
-                if let Some(path) = self.value_path() {
-                    let pos = Self::pos(mark, false);
-                    self.spans.values.insert(path, pos);
-                    self.attach(Yaml::Alias { pos });
-                }
+            Event::Alias(anchor) => {
+                let Some(path) = self.value_path() else { return };
+                let pos = Self::pos(mark, false);
+                self.spans.values.insert(path, pos);
+                let value = match self.anchors.get(&anchor) {
+                    Some(v) if self.expanded <= MAX_ALIASED => {
+                        self.expanded += size(v);
+                        v.clone()
+                    }
+                    _ => Yaml::Alias { pos },
+                };
+                self.attach(value);
             }
             _ => {}
         }
@@ -254,6 +298,23 @@ mod tests {
         let s = Spans::index("say: |\n  line one\n  line two\n").unwrap();
         assert!(s.value("say").block);
         assert_eq!((s.value("say").line, s.value("say").col), (2, 3));
+    }
+
+    #[test]
+    fn aliases_stand_for_their_anchor_within_a_budget() {
+        let (_, doc) = parse("a: &x [1, 2]\nb: *x\n").unwrap();
+        let Yaml::Map { entries, .. } = doc else { panic!("a mapping") };
+        assert_eq!(entries[0].value, entries[1].value);
+        // Nine anchors of ten aliases each stand for 10^9 values.
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = format!("*a{}", i - 1);
+            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", [prev.as_str(); 10].join(", ")));
+        }
+        let started = std::time::Instant::now();
+        let e = parse(&bomb).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(e.message.contains("aliases"), "{}", e.message);
     }
 
     #[test]
