@@ -251,3 +251,31 @@ fn the_format_documentation_example_is_a_valid_dialogue() {
     );
     load_library(&[("savings.en.yaml".into(), example.to_owned())]).expect("the example passes check");
 }
+
+#[test]
+fn the_readme_piped_example_gets_past_the_first_questions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let line =
+        readme.lines().find(|l| l.starts_with("printf '") && l.contains("| guidebot chat")).expect("the example");
+    let input = line["printf '".len()..].split('\'').next().expect("printf's argument").replace("\\n", "\n");
+    assert!(line.contains("--lang en --data"), "{line}");
+    let t = Test::new();
+    for lang in ["en", "zh"] {
+        let name = format!("huabei-overdue.{lang}.yaml");
+        t.write(
+            &format!("dialogues/{name}"),
+            &std::fs::read_to_string(root.join("dialogues").join(&name)).expect("guide"),
+        );
+    }
+    std::fs::remove_file(t.path("dialogues/savings.en.yaml")).expect("only the shipped guide");
+    let o = t.run(&["chat", "--lang", "en", "--data", "data"], &input);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Where the user now stands, read from the data folder the example wrote.
+    let files = guidebot::cli::read_yaml(&[t.path("dialogues")]).expect("dialogues");
+    let store = guidebot::adapters::store::SledStore::open(&t.path("data")).expect("data");
+    let app = guidebot::app::App::new(load_library(&files).expect("loads"), std::sync::Arc::new(store));
+    let state = app.state(0).expect("state");
+    assert_eq!(state.node.as_deref(), Some("bill_due"), "{}", stdout(&o));
+    assert_eq!(state.vars.get("debt").map(|v| v.display()), Some("3500".to_owned()));
+}
