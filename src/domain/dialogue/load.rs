@@ -63,6 +63,9 @@ pub fn read_guide(path: &Path, text: &str) -> (Option<Guide>, Vec<Diagnostic>) {
     };
     let (value, shape) = read_shape(&doc);
     let mut errors: Vec<Diagnostic> = shape.iter().map(|p| at(p.pos, p.message.clone())).collect();
+    if !matches!(doc, spans::Yaml::Map { .. }) {
+        return (None, errors); // not even a mapping of keys: nothing further to look at
+    }
     let file: GuideFile = match serde_yaml::from_value(value) {
         Ok(f) => f,
         Err(e) => {
@@ -301,6 +304,23 @@ mod tests {
             assert_eq!(errors, vec![]);
             assert_eq!(format!("{:?}", guide.expect("read").file), format!("{direct:?}"));
         }
+    }
+
+    #[test]
+    fn an_empty_file_or_one_without_start_gets_one_problem_each() {
+        let (_, e) = read_library(&[(PathBuf::from("g.en.yaml"), String::new())]);
+        let messages: Vec<&str> = e.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages, ["the file is empty; it must be a mapping (`key: value` lines)"]);
+        let (_, e) =
+            read_library(&[(PathBuf::from("x.en.yaml"), OK.replace("start: a\n", "").replace("guide: g\n", ""))]);
+        let messages: Vec<&str> = e.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "the file has no `guide`, which is required; add `guide:`",
+                "the file has no `start`, which is required; add `start:`"
+            ]
+        );
     }
 
     #[test]

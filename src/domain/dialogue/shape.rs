@@ -76,6 +76,9 @@ fn node_of(path: &str) -> Option<String> {
 
 /// How a key at `path` is named in a message: `` `end` in node `a` ``, `` `start` ``.
 fn name_of(path: &str) -> String {
+    if path.is_empty() {
+        return "the file".into();
+    }
     if let Some(rest) = path.strip_prefix("nodes.") {
         return match rest.split_once('.') {
             Some((id, inner)) => format!("`{inner}` in node `{id}`"),
@@ -169,7 +172,9 @@ fn expected(schema: &Json) -> String {
             "string" => parts.push("a text".to_owned()),
             "boolean" => parts.push("`true` or `false`".to_owned()),
             "integer" => {
-                let (min, max) = int_bounds(schema);
+                // The bounds an author sets, not the width of the type (`format: uint32`).
+                let min = schema.get("minimum").and_then(Json::as_i64);
+                let max = schema.get("maximum").and_then(Json::as_i64);
                 parts.push(match (min, max) {
                     (Some(a), Some(b)) => format!("a whole number from {a} to {b}"),
                     (Some(a), None) => format!("a whole number, {a} or more"),
@@ -270,8 +275,14 @@ impl<'s> Walker<'s> {
 
     fn bounds(&mut self, v: &Yaml, n: i128, schema: &Json, path: &str) -> Option<YValue> {
         let (min, max) = int_bounds(schema);
-        if min.is_some_and(|m| n < i128::from(m)) || max.is_some_and(|m| n > i128::from(m)) {
+        if min.is_some_and(|m| n < i128::from(m)) {
             return self.wrong_kind(v, schema, path);
+        }
+        if max.is_some_and(|m| n > i128::from(m)) {
+            let message =
+                format!("{} must be {}; found {}, which is too large", name_of(path), expected(schema), found(v));
+            self.push(v.pos(), path, message);
+            return None;
         }
         i64::try_from(n).ok().map(|n| YValue::Number(n.into()))
     }
@@ -527,8 +538,8 @@ mod tests {
             messages,
             [
                 "`end` in node `a` must be `true` or `false`; found `true`",
-                "`reminders.hour` must be a whole number from 0 to 255; found `300`",
-                "`reminders.days_before` must be a whole number from 0 to 4294967295; found `-1`",
+                "`reminders.hour` must be a whole number from 0 to 255; found `300`, which is too large",
+                "`reminders.days_before` must be a whole number, 0 or more; found `-1`",
             ]
         );
     }
