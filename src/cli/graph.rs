@@ -1,4 +1,4 @@
-//! `guidebot graph FILE [--format svg|mermaid|dot] [-o OUT]`.
+//! `guidebot graph FILE [--stage ID] [--format svg|mermaid|dot] [-o OUT]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +26,9 @@ pub struct GraphArgs {
     /// Write here instead of standard output.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Draw only this stage, with pointers to the steps of other stages it connects to.
+    #[arg(long, value_name = "ID")]
+    pub stage: Option<String>,
 }
 
 pub fn run(a: &GraphArgs) -> Result<ExitCode> {
@@ -43,7 +46,15 @@ pub fn run(a: &GraphArgs) -> Result<ExitCode> {
             Some("mmd" | "mermaid") => Format::Mermaid,
             _ => Format::Svg,
         });
-    let g = graph(&guide);
+    let mut g = graph(&guide);
+    if let Some(stage) = &a.stage {
+        let Some(view) = g.stage_view(stage) else {
+            let ids: Vec<&str> = g.stages.iter().map(|(id, _)| id.as_str()).collect();
+            eprintln!("{} has no stage `{stage}`; its stages are: {}", a.file.display(), ids.join(", "));
+            return Ok(ExitCode::from(2));
+        };
+        g = view;
+    }
     let out = match format {
         Format::Svg => g.to_svg(),
         Format::Mermaid => g.to_mermaid(),

@@ -17,64 +17,172 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use crate::domain::dialogue::load::{MAX_FILE_BYTES, too_big};
 use crate::domain::dialogue::{Diagnostic, Library, load_library};
 
 /// guidebot: a step-by-step guide as a conversation, in Telegram or the terminal.
 #[derive(Debug, Parser)]
 #[command(name = "guidebot", version, about)]
-pub struct Args {
-    /// Folder of dialogue files (`*.yaml`).
-    #[arg(long, global = true, env = "GUIDEBOT_DIALOGUES", default_value = "dialogues")]
-    pub dialogues: PathBuf,
-    /// Folder where progress and notes are kept (created with mode 0700).
-    #[arg(long, global = true, env = "GUIDEBOT_DATA", default_value = "data")]
-    pub data: PathBuf,
-    /// Free space (MB) to keep on the data directory's filesystem: below it nothing
-    /// new is saved, and the store is not opened, so what is saved stays safe.
-    #[arg(long, global = true, env = "GUIDEBOT_MIN_FREE_MB", default_value_t = 64)]
-    pub min_free_mb: u64,
+pub struct Cli {
+    // Still accepted before the subcommand (`guidebot --data DIR bot`), as older
+    // scripts write it, but shown only on the subcommands that use them.
+    #[arg(long, hide = true, global = false)]
+    dialogues: Option<PathBuf>,
+    #[arg(long, hide = true, global = false)]
+    data: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Cmd,
+}
+
+/// `--dialogues`, for the subcommands that only read dialogue files.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DialoguesArg {
+    /// Folder of dialogue files (*.yaml) [env: GUIDEBOT_DIALOGUES] [default: dialogues]
+    #[arg(long, value_name = "DIR")]
+    pub dialogues: Option<PathBuf>,
+}
+
+/// `--dialogues` and `--data`, for the subcommands that run guides for users.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DirArgs {
+    #[command(flatten)]
+    pub dialogues: DialoguesArg,
+    /// Folder where progress and notes are kept, created with mode 0700 [env: GUIDEBOT_DATA] [default: data]
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Free space (MB) to keep on the data folder's filesystem: below it nothing new is
+    /// saved, and the store is not opened, so what is saved stays safe.
+    #[arg(long, value_name = "MB", env = "GUIDEBOT_MIN_FREE_MB", default_value_t = 64)]
+    pub min_free_mb: u64,
+}
+
+/// The folders a subcommand works with, resolved: the flag, else the environment, else the default.
+#[derive(Debug, Clone)]
+pub struct Args {
+    pub dialogues: PathBuf,
+    pub data: PathBuf,
+    /// The free-space reserve, in MB.
+    pub min_free_mb: u64,
+}
+
+/// Environment variables of `guidebot bot`, shown under its `--help`.
+const BOT_ENV: &str = "\
+Environment:
+  TELOXIDE_TOKEN      the bot's token from @BotFather (required; never printed or logged)
+  TELOXIDE_API_URL    another Bot API server, for example a local one
+  GUIDEBOT_ADMINS     comma-separated Telegram user ids allowed to use /stats and /reload
+  GUIDEBOT_TZ         the users' time zone (default Asia/Shanghai)
+  GUIDEBOT_DIALOGUES  the dialogues folder, when --dialogues is not given
+  GUIDEBOT_DATA       the data folder, when --data is not given
+  RUST_LOG            what to log on standard error, e.g. guidebot=info (default: warn)";
+
+/// `guidebot bot`: the folders, then the bot's own flags.
+#[derive(Debug, clap::Args)]
+pub struct BotCmd {
+    #[command(flatten)]
+    pub bot: bot::BotArgs,
+    #[command(flatten)]
+    pub dirs: DirArgs,
+}
+
+/// `guidebot backup`: where to, and the data folder.
+#[derive(Debug, clap::Args)]
+pub struct BackupCmd {
+    #[command(flatten)]
+    pub backup: backup::BackupArgs,
+    #[command(flatten)]
+    pub dirs: DirArgs,
+}
+
+/// `guidebot restore`: from where, and the (new or empty) data folder.
+#[derive(Debug, clap::Args)]
+pub struct RestoreCmd {
+    #[command(flatten)]
+    pub restore: backup::RestoreArgs,
+    #[command(flatten)]
+    pub dirs: DirArgs,
+}
+
+/// `guidebot chat`: the folders, then the chat's own flags.
+#[derive(Debug, clap::Args)]
+pub struct ChatCmd {
+    #[command(flatten)]
+    pub chat: chat::ChatArgs,
+    #[command(flatten)]
+    pub dirs: DirArgs,
+}
+
+/// `guidebot export`: the folders, then the user.
+#[derive(Debug, clap::Args)]
+pub struct ExportCmd {
+    #[command(flatten)]
+    pub export: export::ExportArgs,
+    #[command(flatten)]
+    pub dirs: DirArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Run the Telegram bot (long polling; token in TELOXIDE_TOKEN).
-    Bot(bot::BotArgs),
+    #[command(after_help = BOT_ENV)]
+    Bot(BotCmd),
     /// Walk through a guide in the terminal (no Telegram token needed).
-    Chat(chat::ChatArgs),
+    Chat(ChatCmd),
     /// Check dialogue files and report every problem as file:line:col.
     Check(check::CheckArgs),
     /// Run scenario files against the dialogues.
     Test(test::TestArgs),
     /// Print a user's case file (Markdown).
-    Export(export::ExportArgs),
+    Export(ExportCmd),
     /// Draw a dialogue's flow (SVG, Mermaid or DOT).
     Graph(graph::GraphArgs),
     /// Print the JSON Schema of dialogue files (for editors).
     Schema,
     /// Users per guide, stages reached, and where users stop.
-    Stats,
+    Stats(DirArgs),
     /// Copy the data directory (database and keys) to DEST, also while the bot runs.
-    Backup(backup::BackupArgs),
-    /// Copy a backup into a new or empty data directory (--data).
-    Restore(backup::RestoreArgs),
+    Backup(BackupCmd),
+    /// Copy a backup into a new or empty data folder.
+    Restore(RestoreCmd),
+}
+
+impl Cli {
+    /// The dialogues folder: `--dialogues` after the subcommand, else before it, else
+    /// GUIDEBOT_DIALOGUES, else `dialogues`.
+    fn dialogues(&self, arg: &DialoguesArg) -> PathBuf {
+        arg.dialogues
+            .clone()
+            .or_else(|| self.dialogues.clone())
+            .or_else(|| std::env::var_os("GUIDEBOT_DIALOGUES").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("dialogues"))
+    }
+
+    /// Both folders, resolved the same way (`--data`, GUIDEBOT_DATA, `data`).
+    fn dirs(&self, arg: &DirArgs) -> Args {
+        let data = arg
+            .data
+            .clone()
+            .or_else(|| self.data.clone())
+            .or_else(|| std::env::var_os("GUIDEBOT_DATA").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("data"));
+        Args { dialogues: self.dialogues(&arg.dialogues), data, min_free_mb: arg.min_free_mb }
+    }
 }
 
 /// Parses the command line and runs it.
 pub fn run() -> Result<ExitCode> {
-    let args = Args::parse();
-    match &args.command {
-        Cmd::Bot(a) => bot::run(&args, a),
-        Cmd::Chat(a) => chat::run(&args, a),
-        Cmd::Check(a) => check::run(&args, a),
-        Cmd::Test(a) => test::run(&args, a),
-        Cmd::Export(a) => export::run(&args, a),
+    let cli = Cli::parse();
+    match &cli.command {
+        Cmd::Bot(a) => bot::run(&cli.dirs(&a.dirs), &a.bot),
+        Cmd::Chat(a) => chat::run(&cli.dirs(&a.dirs), &a.chat),
+        Cmd::Check(a) => check::run(&cli.dialogues(&a.dialogues), a),
+        Cmd::Test(a) => test::run(&cli.dialogues(&a.dialogues), a),
+        Cmd::Export(a) => export::run(&cli.dirs(&a.dirs), &a.export),
         Cmd::Graph(a) => graph::run(a),
         Cmd::Schema => schema::run(),
-        Cmd::Stats => stats::run(&args),
-        Cmd::Backup(a) => backup::run_backup(&args, a),
-        Cmd::Restore(a) => backup::run_restore(&args, a),
+        Cmd::Stats(a) => stats::run(&cli.dirs(a)),
+        Cmd::Backup(a) => backup::run_backup(&cli.dirs(&a.dirs), &a.backup),
+        Cmd::Restore(a) => backup::run_restore(&cli.dirs(&a.dirs), &a.restore),
     }
 }
 
@@ -87,8 +195,17 @@ pub fn open_store(args: &Args) -> Result<crate::adapters::store::SledStore> {
     crate::adapters::store::SledStore::open_with(&args.data, options)
         .with_context(|| format!("opening the data directory {}", args.data.display()))
 }
+/// What to say when the dialogues folder is missing: where it was looked for and how to point at it.
+pub fn missing_dialogues(dir: &Path) -> String {
+    let cwd = std::env::current_dir().map(|d| format!(" (looked in {})", d.display())).unwrap_or_default();
+    format!(
+        "there is no dialogues folder `{}`{cwd}; run guidebot in the folder that holds `dialogues/`, or point at it with --dialogues DIR or GUIDEBOT_DIALOGUES=DIR",
+        dir.display()
+    )
+}
 
 /// Every `*.yaml` file named, or directly inside a named folder (sorted), with its text.
+/// A file over [`MAX_FILE_BYTES`] is refused before it is read.
 pub fn read_yaml(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>> {
     let mut files = Vec::new();
     for p in paths {
@@ -109,6 +226,10 @@ pub fn read_yaml(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>> {
     files
         .into_iter()
         .map(|f| {
+            let size = std::fs::metadata(&f).with_context(|| format!("reading {}", f.display()))?.len();
+            if size > MAX_FILE_BYTES as u64 {
+                anyhow::bail!("{}: {}", f.display(), too_big(size));
+            }
             let text = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
             Ok((f, text))
         })
@@ -117,6 +238,9 @@ pub fn read_yaml(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>> {
 
 /// Loads and checks the dialogues folder; problems become one error listing them all.
 pub fn load_dialogues(dir: &Path) -> Result<Library> {
+    if !dir.exists() {
+        anyhow::bail!("{}", missing_dialogues(dir));
+    }
     let files = read_yaml(&[dir.to_path_buf()])?;
     if files.is_empty() {
         anyhow::bail!("no dialogue files (*.yaml) in {}; pass --dialogues DIR", dir.display());
@@ -126,11 +250,48 @@ pub fn load_dialogues(dir: &Path) -> Result<Library> {
 
 /// Diagnostics, one per line, and a count.
 pub fn report(diags: &[Diagnostic]) -> String {
-    let mut s: String = diags.iter().map(|d| format!("{d}\n")).collect();
-    s.push_str(&format!(
-        "{} problem{} found; fix them and run `guidebot check` again",
-        diags.len(),
-        if diags.len() == 1 { "" } else { "s" }
-    ));
+    report_with_warnings(diags, &[])
+}
+
+/// Problems and warnings, one per line in file order (warnings marked), and what to do.
+pub fn report_with_warnings(problems: &[Diagnostic], warnings: &[Diagnostic]) -> String {
+    let mut lines: Vec<(&Diagnostic, bool)> =
+        problems.iter().map(|d| (d, false)).chain(warnings.iter().map(|d| (d, true))).collect();
+    lines.sort_by(|a, b| (&a.0.file, a.0.line, a.0.col).cmp(&(&b.0.file, b.0.line, b.0.col)));
+    let mut s: String = lines
+        .iter()
+        .map(|(d, warn)| {
+            if *warn {
+                format!("{}:{}:{}: warning: {}\n", d.file.display(), d.line, d.col, d.message)
+            } else {
+                format!("{d}\n")
+            }
+        })
+        .collect();
+    s.push_str(&summary(problems.len(), warnings.len()));
     s
+}
+
+/// "1 problem found; fix it and run `guidebot check` again", with warnings counted too.
+pub fn summary(problems: usize, warnings: usize) -> String {
+    let count = |n: usize, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
+    match (problems, warnings) {
+        (0, 0) => "no problems".into(),
+        (0, w) => {
+            format!("{} found; look at {} before you go on", count(w, "warning"), if w == 1 { "it" } else { "them" })
+        }
+        (p, 0) => {
+            format!(
+                "{} found; fix {} and run `guidebot check` again",
+                count(p, "problem"),
+                if p == 1 { "it" } else { "them" }
+            )
+        }
+        (p, w) => format!(
+            "{} and {} found; fix the problem{} and run `guidebot check` again",
+            count(p, "problem"),
+            count(w, "warning"),
+            if p == 1 { "" } else { "s" }
+        ),
+    }
 }

@@ -1,13 +1,16 @@
 //! `guidebot test [PATH...] [--today DATE...]`: runs scenario files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
 use jiff::civil::Date;
 
-use super::{Args, load_dialogues, read_yaml};
+use super::{DialoguesArg, load_dialogues, read_yaml};
 use crate::domain::scenario::{DEFAULT_DAYS, run_all_on};
+
+/// Where scenario files are looked for when no path is given.
+const DEFAULT_SCENARIOS: &str = "tests/scenarios";
 
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
@@ -17,11 +20,23 @@ pub struct TestArgs {
     /// of New Year's Eve and Day, 28 and 29 February 2028 and 15 June 2026.
     #[arg(long, value_name = "DATE")]
     pub today: Vec<Date>,
+    #[command(flatten)]
+    pub dialogues: DialoguesArg,
 }
 
-pub fn run(args: &Args, a: &TestArgs) -> Result<ExitCode> {
-    let lib = load_dialogues(&args.dialogues)?;
-    let paths = if a.paths.is_empty() { vec![PathBuf::from("tests/scenarios")] } else { a.paths.clone() };
+pub fn run(dialogues: &Path, a: &TestArgs) -> Result<ExitCode> {
+    let lib = load_dialogues(dialogues)?;
+    let paths = if a.paths.is_empty() {
+        let default = PathBuf::from(DEFAULT_SCENARIOS);
+        if !default.exists() {
+            anyhow::bail!(
+                "there is no scenario folder `{DEFAULT_SCENARIOS}` here; name scenario files or folders: guidebot test PATH..."
+            );
+        }
+        vec![default]
+    } else {
+        a.paths.clone()
+    };
     let files = read_yaml(&paths)?;
     let days = if a.today.is_empty() { DEFAULT_DAYS.to_vec() } else { a.today.clone() };
     let summary = run_all_on(&lib, &files, &days);

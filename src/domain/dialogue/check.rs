@@ -24,14 +24,17 @@ pub fn check_guides(guides: &[Guide]) -> Vec<Diagnostic> {
 
 /// Checks one guide on its own.
 pub fn check_guide(g: &Guide) -> Vec<Diagnostic> {
-    let mut c = Checker { g, out: Vec::new() };
+    let mut c = Checker { g, out: Vec::new(), broken_link: false };
     c.ids();
     c.stages();
     c.nodes();
-    c.variables();
+    if !g.lost_nodes {
+        c.variables();
+    }
     c.reminders();
-    // With a link broken, "unreachable" and "trapped" only echo it: report them once links are fixed.
-    if !c.out.iter().any(|d| d.message.contains("which does not exist") || d.message.contains("which is not a node")) {
+    // With a link broken or a key unknown, "unreachable" and "trapped" only echo it:
+    // report them once the file's shape and links are fixed.
+    if !c.broken_link && !g.incomplete {
         c.reachability();
         c.loops_without_a_question();
     }
@@ -41,6 +44,8 @@ pub fn check_guide(g: &Guide) -> Vec<Diagnostic> {
 struct Checker<'a> {
     g: &'a Guide,
     out: Vec<Diagnostic>,
+    /// A `start` or `goto` names no node.
+    broken_link: bool,
 }
 
 fn valid_id(id: &str) -> bool {
@@ -95,6 +100,10 @@ impl Checker<'_> {
             }
         }
         if !f.nodes.contains_key(&f.start) {
+            self.broken_link = true;
+            if f.start.is_empty() && self.g.incomplete {
+                return; // `start` is missing or not a text: the shape check said so
+            }
             let hint = suggest(&f.start, f.nodes.keys().map(String::as_str));
             self.err("start", format!("`start` names `{}`, which is not a node{hint}", f.start));
         }
@@ -127,8 +136,12 @@ impl Checker<'_> {
         let g = self.g;
         for (id, n) in &g.file.nodes {
             let p = format!("nodes.{id}");
+            let shaky = g.shaky_nodes.contains(id);
             for (path, target) in links(id, n) {
-                if !g.file.nodes.contains_key(&target) {
+                // An empty target stands in for a `goto` the shape check found missing or broken.
+                let placeholder = shaky && target.is_empty();
+                if !placeholder && !g.file.nodes.contains_key(&target) {
+                    self.broken_link = true;
                     let hint = suggest(&target, g.file.nodes.keys().map(String::as_str));
                     self.err(&path, format!("node `{id}` goes to `{target}`, which does not exist{hint}"));
                 }
@@ -142,6 +155,13 @@ impl Checker<'_> {
             .into_iter()
             .flatten()
             .collect();
+            if shaky {
+                continue; // a misspelt key or a value that could not be read would make these echo it
+            }
+            self.choices(id, n);
+            self.branch(id, n);
+            self.checklist(id, n);
+            self.ask(id, n);
             if kinds.len() > 1 {
                 self.err_key(
                     &p,
@@ -180,10 +200,6 @@ impl Checker<'_> {
                     format!("node `{id}` is a `branch`; put its targets in the branch entries and remove `goto`"),
                 );
             }
-            self.choices(id, n);
-            self.branch(id, n);
-            self.ask(id, n);
-            self.checklist(id, n);
         }
     }
 
@@ -486,7 +502,8 @@ fn check_set(guides: &[Guide]) -> Vec<Diagnostic> {
     for g in guides {
         let expected = format!("{}.{}.yaml", g.id(), g.lang());
         let name = g.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name != expected {
+        let unread = g.incomplete && (g.id().is_empty() || g.lang().is_empty());
+        if name != expected && !unread {
             out.push(diag(g, "guide", format!("this file declares guide `{}` in `{}`, so it must be named `{expected}`; rename the file or fix `guide`/`lang`", g.id(), g.lang())));
         }
         if let Some(first) = seen.insert((g.id(), g.lang()), g) {
@@ -518,6 +535,9 @@ fn check_set(guides: &[Guide]) -> Vec<Diagnostic> {
             }
         }
         let Some(base) = group.iter().find(|g| g.file.default).or(group.first()) else { continue };
+        if group.iter().any(|g| g.incomplete) {
+            continue; // the shape problems come first; comparing now would only echo them
+        }
         for other in group.iter().filter(|g| !std::ptr::eq(**g, *base)) {
             out.extend(compare(base, other));
         }
@@ -555,7 +575,7 @@ fn shape(g: &Guide) -> Vec<(String, String)> {
         for (i, r) in n.remind.iter().enumerate() {
             s.push((
                 format!("{p}.remind.{i}"),
-                format!("{}|{}|{:?}|{:?}|{:?}", r.id, r.on, r.days_before, r.when, r.each),
+                format!("{}|{}|{:?}|{:?}|{:?}", r.id, r.date, r.days_before, r.when, r.each),
             ));
         }
         s.push((format!("{p}.choices"), format!("{}", n.choices.as_ref().map_or(-1, |c| c.len() as i64))));
@@ -846,6 +866,25 @@ nodes:
         assert!(
             e.iter().any(|d| d.file == Path::new("d/g.zh.yaml") && d.line == 22 && d.message == "`nodes.b.choices.1.goto` differs from g.en.yaml (there: z, here: a); translations differ only in texts"),
             "{e:#?}"
+        );
+    }
+
+    #[test]
+    fn values_that_could_not_be_read_are_reported_once() {
+        // `type: cash` is replaced by a placeholder type, and the branch entry's missing
+        // `goto` by an empty one: neither may come back as a second, confusing problem.
+        let text = BASE.replace("      type: money", "      type: cash\n      min: lots").replace(
+            "    goto: b\n  b:",
+            "    goto: c\n  c:\n    branch:\n      - when: debt > 10\n      - goto: b\n  b:",
+        );
+        let (_, e) = crate::domain::dialogue::read_library(&[(PathBuf::from("g.en.yaml"), text)]);
+        let found: Vec<(usize, &str)> = e.iter().map(|d| (d.line, d.message.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (14, "`ask.type` in node `a` must be one of `text`, `number`, `money`, `date`; found `cash`"),
+                (19, "`branch.0` in node `c` has no `goto`, which is required; add `goto:`"),
+            ]
         );
     }
 

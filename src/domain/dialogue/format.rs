@@ -1,8 +1,9 @@
 //! The dialogue file format as Rust types: what `serde_yaml` reads a
 //! `dialogues/<guide>.<lang>.yaml` file into. `dialogues/README.md` documents it
-//! for authors; keep the two in step. Unknown keys are errors, so that a typo
-//! (`gotoo:`) is reported instead of silently ignored. The same types give
-//! `dialogues/schema.json` (`guidebot schema`) for editors.
+//! for authors; keep the two in step. The same types give the JSON Schema
+//! (`dialogues/schema.json`, `guidebot schema`) that editors use and that the
+//! loader checks every file against first (`shape.rs`): unknown keys are errors
+//! there, all of them reported at once, so serde itself is told to skip them.
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
@@ -12,7 +13,7 @@ use crate::domain::money::Currency;
 
 /// One guide in one language: the whole file.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct GuideFile {
     /// Id shared by every translation of this guide.
     pub guide: String,
@@ -105,7 +106,7 @@ impl TryFrom<CurrencyFields> for CurrencySettings {
 
 /// A chapter of the guide.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct Stage {
     pub id: String,
     pub title: String,
@@ -113,7 +114,7 @@ pub struct Stage {
 
 /// One step of the dialogue.
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct Node {
     /// Text shown on entering the node (a template).
     #[serde(default)]
@@ -155,7 +156,7 @@ pub struct Node {
 
 /// A button of a `choices` node.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct Choice {
     pub label: String,
     /// Where this choice leads; the node's own `goto` when absent.
@@ -173,7 +174,7 @@ pub struct Choice {
 
 /// A typed answer.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct Ask {
     /// Variable (dotted path allowed) the answer is saved to.
     pub save: String,
@@ -210,7 +211,7 @@ pub enum AskType {
 
 /// Items the user ticks on and off.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct Checklist {
     /// Variable the list of ticked item ids is saved to.
     pub save: String,
@@ -225,7 +226,7 @@ pub struct Checklist {
 
 /// A fixed checklist item.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct Item {
     pub id: String,
     pub label: String,
@@ -235,7 +236,7 @@ pub struct Item {
 
 /// Checklist items built from a list: `id` and `label` are templates that see `item`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct ItemsFrom {
     /// Expression giving the list.
     pub list: String,
@@ -245,7 +246,7 @@ pub struct ItemsFrom {
 
 /// One arm of a `branch`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct Branch {
     #[serde(default)]
     pub when: Option<String>,
@@ -254,7 +255,7 @@ pub struct Branch {
 
 /// Moves the record in `from` to the end of the list `to`, then clears `from`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct Append {
     pub to: String,
     pub from: String,
@@ -262,13 +263,15 @@ pub struct Append {
 
 /// A reminder scheduled when the node is entered.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields, transform = date_or_on)]
 pub struct Remind {
     /// Stable id: scheduling the same id again replaces the earlier one.
     pub id: String,
     /// Expression giving the date (ISO) the reminder is about.
-    pub on: String,
-    /// Days before `on` to send it; the guide's default when absent.
+    // Also read under its older name `on`, which YAML 1.1 readers (PyYAML and others) take for `true`.
+    #[serde(alias = "on")]
+    pub date: String,
+    /// Days before `date` to send it; the guide's default when absent.
     #[serde(default)]
     pub days_before: Option<u32>,
     /// Text sent (a template, written when the reminder is scheduled).
@@ -284,7 +287,7 @@ pub struct Remind {
 
 /// Guide-wide reminder settings.
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct ReminderSettings {
     /// Days before a date to remind, when a `remind` entry gives none (default 1).
     #[serde(default)]
@@ -302,6 +305,35 @@ impl Node {
     pub fn is_interactive(&self) -> bool {
         self.choices.is_some() || self.ask.is_some() || self.checklist.is_some()
     }
+}
+
+/// The older name of a reminder's `date`.
+pub const OLD_DATE_KEY: &str = "on";
+
+/// Adds `on` to the reminder's schema as another name of `date`: exactly one of the two.
+fn date_or_on(schema: &mut schemars::Schema) {
+    let Some(obj) = schema.as_object_mut() else { return };
+    if let Some(props) = obj.get_mut("properties").and_then(|p| p.as_object_mut())
+        && let Some(date) = props.get("date").cloned()
+    {
+        let mut old = date;
+        if let Some(o) = old.as_object_mut() {
+            o.insert(
+                "description".into(),
+                "Older name of `date`, still accepted; YAML 1.1 readers (PyYAML and others) read the key `on` as `true`, so prefer `date`.".into(),
+            );
+        }
+        props.insert(OLD_DATE_KEY.into(), old);
+    }
+    if let Some(required) = obj.get_mut("required").and_then(|r| r.as_array_mut()) {
+        required.retain(|k| k != "date");
+    }
+    obj.insert("oneOf".into(), serde_json::json!([{ "required": ["date"] }, { "required": [OLD_DATE_KEY] }]));
+}
+
+/// The JSON Schema of a dialogue file as a value.
+pub fn schema_value() -> serde_json::Value {
+    schemars::schema_for!(GuideFile).to_value()
 }
 
 /// The JSON Schema of a dialogue file, for editors (YAML language server).

@@ -5,16 +5,18 @@
 pub mod check;
 pub mod diagnostic;
 pub mod format;
+pub mod lint;
 pub mod load;
+pub mod shape;
 pub mod spans;
 pub mod templates;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 pub use diagnostic::Diagnostic;
 pub use format::{GuideFile, Node};
-pub use load::{load_guide, load_library};
+pub use load::{load_guide, load_library, read_library};
 use spans::Spans;
 use templates::Templates;
 
@@ -41,6 +43,13 @@ pub struct Guide {
     /// Its compiled templates, named by their YAML path (`nodes.amount.say`).
     pub templates: Templates,
     stage_index: HashMap<String, usize>,
+    /// The file's shape has problems (unknown keys, wrong kinds): checks of the whole
+    /// flow would only echo them.
+    incomplete: bool,
+    /// A node id is given twice, so a node was lost: which variables are saved is unknown.
+    lost_nodes: bool,
+    /// Nodes with shape problems: checks of their own shape would only echo them.
+    shaky_nodes: HashSet<String>,
 }
 
 impl Guide {

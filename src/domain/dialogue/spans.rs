@@ -34,13 +34,17 @@ pub struct SyntaxError {
 impl Spans {
     /// Indexes `text`.
     pub fn index(text: &str) -> Result<Spans, SyntaxError> {
-        let mut recv = Receiver::default();
-        let mut parser = Parser::new_from_str(text);
-        parser.load(&mut recv, false).map_err(|e| SyntaxError {
-            pos: Pos { line: e.marker().line(), col: e.marker().col() + 1, block: false },
-            message: e.info().to_owned(),
-        })?;
-        Ok(recv.spans)
+        parse(text).map(|(spans, _)| spans)
+    }
+
+    /// Makes `alias` (a path the code uses) find what the file wrote at `actual`, when
+    /// a key has two accepted names (`date` and its older name `on`).
+    pub fn alias(&mut self, actual: &str, alias: &str) {
+        for map in [&mut self.values, &mut self.keys] {
+            if let Some(pos) = map.get(actual).copied() {
+                map.entry(alias.to_owned()).or_insert(pos);
+            }
+        }
     }
 
     /// Position of the value at `path`, or of its nearest ancestor that has one.
@@ -75,15 +79,105 @@ impl Spans {
     }
 }
 
+/// A YAML value with its position: what the shape check walks. Unlike a
+/// `serde_yaml::Value`, a mapping keeps every entry in order, repeated keys
+/// included, so that a key given twice can be reported instead of silently
+/// replacing the first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Yaml {
+    Scalar {
+        text: String,
+        /// Written without quotes and not a block: its type comes from its text (`true`, `12`, `~`).
+        plain: bool,
+        pos: Pos,
+    },
+    Map {
+        entries: Vec<Entry>,
+        pos: Pos,
+    },
+    Seq {
+        items: Vec<Yaml>,
+        pos: Pos,
+    },
+    /// `*name` naming no anchor seen before it.
+    Alias {
+        pos: Pos,
+    },
+}
+
+/// One `key: value` of a mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub key_pos: Pos,
+    pub value: Yaml,
+}
+
+impl Yaml {
+    /// Where the value starts.
+    pub fn pos(&self) -> Pos {
+        match self {
+            Yaml::Scalar { pos, .. } | Yaml::Map { pos, .. } | Yaml::Seq { pos, .. } | Yaml::Alias { pos } => *pos,
+        }
+    }
+
+    /// A plain `~`, `null` or nothing at all: what YAML reads as "no value".
+    pub fn is_null(&self) -> bool {
+        matches!(self, Yaml::Scalar { text, plain: true, .. } if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+}
+
+/// Reads `text` once: the positions of every path, and the document as a tree.
+pub fn parse(text: &str) -> Result<(Spans, Yaml), SyntaxError> {
+    let mut recv = Receiver::default();
+    let mut parser = Parser::new_from_str(text);
+    parser.load(&mut recv, false).map_err(|e| SyntaxError {
+        pos: Pos { line: e.marker().line(), col: e.marker().col() + 1, block: false },
+        message: e.info().to_owned(),
+    })?;
+    if recv.expanded > MAX_ALIASED {
+        return Err(SyntaxError {
+            pos: Pos { line: 1, col: 1, block: false },
+            message: format!(
+                "its aliases (`*name`) stand for more than {MAX_ALIASED} values; write the values out instead"
+            ),
+        });
+    }
+    let root = recv.root.unwrap_or(Yaml::Scalar {
+        text: String::new(),
+        plain: true,
+        pos: Pos { line: 1, col: 1, block: false },
+    });
+    Ok((recv.spans, root))
+}
+
+/// Values that aliases may stand for in one file, all together: a few anchors that
+/// refer to each other can otherwise stand for billions of values.
+const MAX_ALIASED: usize = 100_000;
+
 enum Frame {
-    Map { path: String, key: Option<String> },
-    Seq { path: String, index: usize },
+    Map { path: String, key: Option<(String, Pos)>, entries: Vec<Entry>, pos: Pos, anchor: usize },
+    Seq { path: String, items: Vec<Yaml>, pos: Pos, anchor: usize },
 }
 
 #[derive(Default)]
 struct Receiver {
     stack: Vec<Frame>,
     spans: Spans,
+    root: Option<Yaml>,
+    /// Anchored values (`&name`), by the parser's anchor id.
+    anchors: HashMap<usize, Yaml>,
+    /// How many values aliases have stood for so far.
+    expanded: usize,
+}
+
+/// How many values `v` holds, itself included.
+fn size(v: &Yaml) -> usize {
+    match v {
+        Yaml::Map { entries, .. } => 1 + entries.iter().map(|e| size(&e.value)).sum::<usize>(),
+        Yaml::Seq { items, .. } => 1 + items.iter().map(size).sum::<usize>(),
+        _ => 1,
+    }
 }
 
 fn join(parent: &str, child: &str) -> String {
@@ -92,15 +186,24 @@ fn join(parent: &str, child: &str) -> String {
 
 impl Receiver {
     /// The path a value arriving now belongs to, or None when it is a mapping key.
-    fn value_path(&mut self) -> Option<String> {
-        match self.stack.last_mut() {
+    fn value_path(&self) -> Option<String> {
+        match self.stack.last() {
             None => Some(String::new()),
-            Some(Frame::Map { path, key }) => key.take().map(|k| join(path, &k)),
-            Some(Frame::Seq { path, index }) => {
-                let p = join(path, &index.to_string());
-                *index += 1;
-                Some(p)
+            Some(Frame::Map { path, key, .. }) => key.as_ref().map(|(k, _)| join(path, k)),
+            Some(Frame::Seq { path, items, .. }) => Some(join(path, &items.len().to_string())),
+        }
+    }
+
+    /// Puts a finished value where it belongs: under the pending key, at the end of the list, or at the root.
+    fn attach(&mut self, value: Yaml) {
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Frame::Map { key, entries, .. }) => {
+                if let Some((key, key_pos)) = key.take() {
+                    entries.push(Entry { key, key_pos, value });
+                }
             }
+            Some(Frame::Seq { items, .. }) => items.push(value),
         }
     }
 
@@ -113,37 +216,61 @@ impl Receiver {
 impl MarkedEventReceiver for Receiver {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
-            Event::Scalar(text, style, ..) => {
+            Event::Scalar(text, style, anchor, tag) => {
                 let block = matches!(style, TScalarStyle::Literal | TScalarStyle::Folded);
+                let plain = style == TScalarStyle::Plain && tag.is_none();
+                let pos = Self::pos(mark, block);
                 match self.value_path() {
                     Some(path) => {
-                        self.spans.values.insert(path, Self::pos(mark, block));
+                        self.spans.values.insert(path, pos);
+                        let value = Yaml::Scalar { text, plain, pos };
+                        if anchor > 0 {
+                            self.anchors.insert(anchor, value.clone());
+                        }
+                        self.attach(value);
                     }
                     None => {
-                        if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
-                            let full = join(path, &text);
-                            self.spans.keys.insert(full, Self::pos(mark, false));
-                            *key = Some(text);
+                        if let Some(Frame::Map { path, key, .. }) = self.stack.last_mut() {
+                            let pos = Self::pos(mark, false);
+                            self.spans.keys.insert(join(path, &text), pos);
+                            *key = Some((text, pos));
                         }
                     }
                 }
             }
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                 let path = self.value_path().unwrap_or_default();
-                self.spans.values.insert(path.clone(), Self::pos(mark, false));
+                let pos = Self::pos(mark, false);
+                self.spans.values.insert(path.clone(), pos);
                 if matches!(ev, Event::MappingStart(..)) {
-                    self.stack.push(Frame::Map { path, key: None });
+                    self.stack.push(Frame::Map { path, key: None, entries: Vec::new(), pos, anchor });
                 } else {
-                    self.stack.push(Frame::Seq { path, index: 0 });
+                    self.stack.push(Frame::Seq { path, items: Vec::new(), pos, anchor });
                 }
             }
             Event::MappingEnd | Event::SequenceEnd => {
-                self.stack.pop();
-            }
-            Event::Alias(_) => {
-                if let Some(path) = self.value_path() {
-                    self.spans.values.insert(path, Self::pos(mark, false));
+                let (value, anchor) = match self.stack.pop() {
+                    Some(Frame::Map { entries, pos, anchor, .. }) => (Yaml::Map { entries, pos }, anchor),
+                    Some(Frame::Seq { items, pos, anchor, .. }) => (Yaml::Seq { items, pos }, anchor),
+                    None => return,
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, value.clone());
                 }
+                self.attach(value);
+            }
+            Event::Alias(anchor) => {
+                let Some(path) = self.value_path() else { return };
+                let pos = Self::pos(mark, false);
+                self.spans.values.insert(path, pos);
+                let value = match self.anchors.get(&anchor) {
+                    Some(v) if self.expanded <= MAX_ALIASED => {
+                        self.expanded += size(v);
+                        v.clone()
+                    }
+                    _ => Yaml::Alias { pos },
+                };
+                self.attach(value);
             }
             _ => {}
         }
@@ -171,6 +298,23 @@ mod tests {
         let s = Spans::index("say: |\n  line one\n  line two\n").unwrap();
         assert!(s.value("say").block);
         assert_eq!((s.value("say").line, s.value("say").col), (2, 3));
+    }
+
+    #[test]
+    fn aliases_stand_for_their_anchor_within_a_budget() {
+        let (_, doc) = parse("a: &x [1, 2]\nb: *x\n").unwrap();
+        let Yaml::Map { entries, .. } = doc else { panic!("a mapping") };
+        assert_eq!(entries[0].value, entries[1].value);
+        // Nine anchors of ten aliases each stand for 10^9 values.
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = format!("*a{}", i - 1);
+            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", [prev.as_str(); 10].join(", ")));
+        }
+        let started = std::time::Instant::now();
+        let e = parse(&bomb).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(e.message.contains("aliases"), "{}", e.message);
     }
 
     #[test]

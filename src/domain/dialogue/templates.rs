@@ -5,6 +5,10 @@
 //! Error messages from the built-ins never quote the values they were given: they
 //! end up in logs, and the values may be what a user typed.
 //!
+//! Every render and evaluation is bounded by MiniJinja's fuel ([`FUEL`]): a
+//! template that loops too long stops with an error of kind `OutOfFuel`
+//! ([`ran_out`]) instead of holding the user's step — and the bot — for ever.
+//!
 //! Expressions are stored as one-line templates `{% set result = (EXPR) %}` and
 //! read back from the template's state: that keeps the value's type (a number
 //! stays a number) while letting the environment own every compiled piece.
@@ -41,6 +45,27 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "debug",
 ];
 
+/// Instructions one render or evaluation may run. The heaviest shipped template, the
+/// Huabei case file of a user with 200 logged contacts and a 36-month plan, needs about
+/// 14 000 (test `shipped_templates_stay_well_within_the_fuel`); a loop that runs out
+/// stops within about 10 ms in a release build.
+pub const FUEL: u64 = 400_000;
+
+/// Whether `e` is a template stopped for running longer than [`FUEL`] allows.
+pub fn ran_out(e: &Error) -> bool {
+    e.kind() == ErrorKind::OutOfFuel
+}
+
+/// The error for a template that ran out, in words for the log and the author.
+fn out_of_fuel(name: &str) -> Error {
+    Error::new(
+        ErrorKind::OutOfFuel,
+        format!(
+            "`{name}` ran more than {FUEL} steps and was stopped; look for a loop that runs too long (`guidebot check` warns about large ones)"
+        ),
+    )
+}
+
 /// The compiled templates and expressions of one guide file.
 pub struct Templates {
     env: Environment<'static>,
@@ -63,6 +88,7 @@ impl Templates {
     /// `money` filter writes amounts in `currency`.
     pub fn with_currency(lang: &str, currency: Currency) -> Templates {
         let mut env = Environment::new();
+        env.set_fuel(Some(FUEL));
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         // Values are escaped for the markup so that what a user typed is never
@@ -115,14 +141,20 @@ impl Templates {
 
     /// Renders the text template `name`.
     pub fn render(&self, name: &str, ctx: &Value) -> Result<String, Error> {
-        self.env.get_template(name)?.render(ctx)
+        self.env.get_template(name)?.render(ctx).map_err(|e| if ran_out(&e) { out_of_fuel(name) } else { e })
     }
 
     /// Evaluates the expression `name`.
     pub fn eval(&self, name: &str, ctx: &Value) -> Result<Value, Error> {
         let tmpl = self.env.get_template(name)?;
-        let captured = tmpl.render_captured(ctx)?;
+        let captured = tmpl.render_captured(ctx).map_err(|e| if ran_out(&e) { out_of_fuel(name) } else { e })?;
         Ok(captured.state().lookup("result").unwrap_or(Value::UNDEFINED))
+    }
+
+    /// The fuel a render of `name` uses (for measuring templates in tests and benchmarks).
+    pub fn fuel_used(&self, name: &str, ctx: &Value) -> Result<u64, Error> {
+        let captured = self.env.get_template(name)?.render_captured(ctx)?;
+        Ok(captured.state().fuel_levels().map_or(0, |(used, _)| used))
     }
 
     /// Whether `name` was compiled.
@@ -294,5 +326,72 @@ mod tests {
         let names = t.undeclared("s");
         assert!(names.contains("debt") && names.contains("contacts"));
         assert!(!names.contains("c"));
+    }
+
+    /// A user far into the Huabei guide, with much more than usual: 200 logged contacts,
+    /// a 36-month plan and agreement, half of it paid.
+    fn heavy_user() -> Value {
+        let plan: Vec<serde_json::Value> = (1..=36)
+            .map(|n| serde_json::json!({ "n": n, "due": format!("2026-{:02}-15", (n - 1) % 12 + 1), "amount": 833.33 }))
+            .collect();
+        let contacts: Vec<serde_json::Value> = (0..200)
+            .map(|i| {
+                let channel = ["online", "phone", "other"][i % 3];
+                serde_json::json!({
+                    "when": "2026-01-15", "channel": channel, "agent": "Agent 1024",
+                    "said": "They listened and asked for the documents.", "result": "They will call back.",
+                    "promises": "A callback within three working days.", "written": "yes", "followup": "2026-02-01"
+                })
+            })
+            .collect();
+        let paid: Vec<String> = (1..=18).map(|n: i32| n.to_string()).collect();
+        Value::from_serialize(serde_json::json!({
+            "user": { "first_name": "Mei" }, "today": "2026-01-15", "now": "2026-01-15 09:30",
+            "debt": 30000, "due": "2025-12-01", "overdue_days": 45, "reason": "other",
+            "reason_other": "A family emergency took all my savings.", "evidence": ["payslips", "bank"],
+            "income": 8000, "expenses": 6000, "left": 2000, "keep": 200, "margin_suggested": 200, "budget": 1800, "min_pay": 500,
+            "other_finances": "none", "personal": "none", "channel": "phone", "months": 36, "short": 18,
+            "first_due": "2026-02-15", "pay_method": "Alipay", "plan": plan.clone(), "largest": 833.33,
+            "contacts": contacts, "contact_count": 200, "agreed_plan": plan, "agreed_amount": 30000,
+            "agreed_months": 36, "agreed_first": "2026-02-15", "agreed_method": "Alipay", "paid": paid,
+            "item": { "n": 1, "due": "2026-02-15", "amount": 833.33 }
+        }))
+    }
+
+    #[test]
+    fn shipped_templates_stay_well_within_the_fuel() {
+        use crate::domain::dialogue::load::{load_guide, template_sources};
+        let files = [
+            ("huabei-overdue.en.yaml", include_str!("../../../dialogues/huabei-overdue.en.yaml")),
+            ("huabei-overdue.zh.yaml", include_str!("../../../dialogues/huabei-overdue.zh.yaml")),
+        ];
+        let ctx = heavy_user();
+        let mut heaviest = (0, String::new());
+        for (file, text) in files {
+            let g = load_guide(std::path::Path::new(file), text).expect("the shipped guide loads");
+            for (name, _, _) in template_sources(&g.file) {
+                let used = g.templates.fuel_used(&name, &ctx).unwrap_or_else(|e| panic!("{file}: {name}: {e}"));
+                if used > heaviest.0 {
+                    heaviest = (used, format!("{file}: {name}"));
+                }
+            }
+        }
+        assert!(heaviest.0 > 1000, "the case file of this user is not trivial: {heaviest:?}");
+        assert!(heaviest.0 * 8 < FUEL, "{heaviest:?} uses more than 1/8 of the fuel ({FUEL})");
+    }
+
+    #[test]
+    fn a_runaway_loop_stops_quickly_with_an_error_that_says_so() {
+        let mut t = Templates::new("en");
+        t.add_text("loop", "{% for i in range(100000) %}{% for j in range(100000) %}.{% endfor %}{% endfor %}")
+            .unwrap();
+        let started = std::time::Instant::now();
+        let e = t.render("loop", &ctx(&[])).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+        assert!(ran_out(&e));
+        assert!(e.to_string().contains("`loop` ran more than 400000 steps and was stopped"), "{e}");
+        t.add_expr("sum", "range(100000) | map('string') | map('int') | sum").unwrap();
+        // Filters over a list are a handful of steps: bounded by range's own limit of 100000 items.
+        assert!(t.eval("sum", &ctx(&[])).is_ok());
     }
 }

@@ -14,7 +14,7 @@ use super::output::{Button, Document, Edit, Message, Output};
 use super::state::{Frame, Note, Pending, Reminder, UserState};
 use super::texts::{Ui, fill, ui};
 use crate::domain::dialogue::format::{Ask, Node};
-use crate::domain::dialogue::{Guide, Library};
+use crate::domain::dialogue::{Guide, Library, templates};
 use crate::domain::markup;
 use crate::domain::value::{Var, get_path, remove_path, set_path};
 
@@ -226,7 +226,7 @@ impl<'a> Run<'a> {
             Ok(s) => s.trim().to_owned(),
             Err(e) => {
                 self.out.problems.push(format!("{}: `{name}` failed: {e}", g.path.display()));
-                String::new()
+                if templates::ran_out(&e) { self.t(Ui::TextUnavailable).to_owned() } else { String::new() }
             }
         }
     }
@@ -406,10 +406,10 @@ impl<'a> Run<'a> {
                 }
                 continue;
             }
-            let on = self.eval_in(&format!("{p}.on"), &ctx).to_string();
+            let on = self.eval_in(&format!("{p}.date"), &ctx).to_string();
             let text = self.render_in(&format!("{p}.say"), &ctx);
             let Ok(about) = on.parse::<jiff::civil::Date>() else {
-                self.out.problems.push(format!("reminder `{rid}` in `{id}`: `on` gave no date"));
+                self.out.problems.push(format!("reminder `{rid}` in `{id}`: `date` gave no date"));
                 continue;
             };
             let days = i64::from(r.days_before.unwrap_or(default_days));

@@ -79,6 +79,8 @@ pub enum Ui {
     /// `{min}`, `{max}`, `{example}`.
     DateBetween,
     TooLargeToWorkOut,
+    /// Shown instead of a text whose template ran too long.
+    TextUnavailable,
 }
 
 /// `text` with each `{name}` replaced by its value.
@@ -174,6 +176,9 @@ fn en(key: Ui) -> &'static str {
         TooLargeToWorkOut => {
             "One of the figures here became too large to work out. Please check the amounts you typed; /review lets you change them."
         }
+        TextUnavailable => {
+            "Sorry, this part of the guide cannot be shown right now. You can go on, or go back with /back."
+        }
     }
 }
 
@@ -246,5 +251,6 @@ fn zh(key: Ui) -> &'static str {
         DateUntil => "请输入 {max} 或之前的日期，例如 {example}。",
         DateBetween => "请输入 {min} 到 {max} 之间的日期，例如 {example}。",
         TooLargeToWorkOut => "这里有一项数字大得无法计算。请检查你输入的金额，可以用 /review 修改。",
+        TextUnavailable => "抱歉，这部分内容现在无法显示。你可以继续，或发送 /back 返回上一步。",
     }
 }
