@@ -74,16 +74,6 @@ impl Flusher {
         Ok(Flusher { shared, thread: Some(thread) })
     }
 
-    /// Asks for a flush without waiting for it: for changes whose loss in a
-    /// crash costs little (an outbox item marked delivered).
-    pub(super) fn request(&self) {
-        let mut state = self.shared.lock();
-        if !state.stopped {
-            state.requested = true;
-            self.shared.work.notify_one();
-        }
-    }
-
     /// Blocks until a flush that started after this call has completed, and
     /// returns that flush's result. Call it after the write has returned.
     pub(super) fn wait_durable(&self) -> Result<(), StoreError> {

@@ -539,7 +539,7 @@ impl Store for SledStore {
     fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
         let _pause = self.pause();
         self.space.check(2)?;
-        let mut guard = self.slots.lock_user(user)?;
+        let guard = self.slots.lock_user(user)?;
         let bucket = guard.number();
         let mine: Vec<(SlotRef, Slot)> =
             guard.slots().filter(|(_, s)| s.user == user).map(|(a, s)| (a, s.clone())).collect();
@@ -550,11 +550,12 @@ impl Store for SledStore {
             }
             let farewell_done = slot.flags & flag::FAREWELL != 0
                 && self.outbox.scan_prefix(encoding::outbox_prefix(bucket, &slot.handle)).next().is_none();
+            // Durable before the next message of the chat goes out: after a crash,
+            // a message Telegram already has is not sent again.
+            drop(guard);
+            self.flusher.wait_durable()?;
             if farewell_done {
-                self.flusher.wait_durable()?;
-                guard.put(at, None)?;
-            } else {
-                self.flusher.request();
+                self.slots.lock(bucket)?.put(at, None)?;
             }
             break;
         }

@@ -341,8 +341,8 @@ impl Sender {
 
     async fn mark(&self, user: UserId, seq: u64) {
         let store = Arc::clone(&self.inner.store);
-        // Off the async threads; the flush it asks for is not waited on (a crash
-        // right after a delivery may send that one message again).
+        // Off the async threads; durable before the lane goes on, so that after a
+        // crash only a message in flight at that moment can be sent again.
         let marked = tokio::task::spawn_blocking(move || store.delivered(user, seq)).await;
         if let Ok(Err(err)) = marked {
             tracing::warn!(user, error = %err, "could not mark a message delivered");

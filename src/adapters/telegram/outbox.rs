@@ -99,27 +99,37 @@ impl Outbox {
     where
         R: Request<Err = RequestError> + Sync,
     {
-        let mut attempt = 1;
+        self.retrying(chat, <R::Payload as Payload>::NAME, || request.send_ref()).await
+    }
+
+    /// Runs `attempt` (paced for `chat` when it goes to one) until it succeeds or
+    /// [`Retry`] says the failure is not worth another try.
+    async fn retrying<T, F, Fut>(&self, chat: Option<ChatId>, method: &str, mut attempt: F) -> Result<T, RequestError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, RequestError>>,
+    {
+        let mut tries = 1;
         loop {
             if chat.is_some() {
                 self.limiter.wait(chat).await;
             }
-            let err = match request.send_ref().await {
+            let err = match attempt().await {
                 Ok(out) => return Ok(out),
                 Err(err) => err,
             };
-            let Some(wait) = self.retry.delay(&err, attempt) else {
+            let Some(wait) = self.retry.delay(&err, tries) else {
                 return Err(err);
             };
             tracing::warn!(
-                method = <R::Payload as Payload>::NAME,
-                attempt,
+                method,
+                attempt = tries,
                 wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                 error = %self.describe(&err),
                 "Telegram call failed; retrying"
             );
             tokio::time::sleep(wait).await;
-            attempt += 1;
+            tries += 1;
         }
     }
 
@@ -167,28 +177,7 @@ impl Outbox {
         method: &str,
         body: &serde_json::Value,
     ) -> Result<(), RequestError> {
-        let mut attempt = 1;
-        loop {
-            if chat.is_some() {
-                self.limiter.wait(chat).await;
-            }
-            let err = match self.post_json(method, body).await {
-                Ok(()) => return Ok(()),
-                Err(err) => err,
-            };
-            let Some(wait) = self.retry.delay(&err, attempt) else {
-                return Err(err);
-            };
-            tracing::warn!(
-                method,
-                attempt,
-                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                error = %self.describe(&err),
-                "Telegram call failed; retrying"
-            );
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+        self.retrying(chat, method, || self.post_json(method, body)).await
     }
 
     /// One POST of `method`, its answer read as the Bot API defines it.
