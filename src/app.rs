@@ -12,7 +12,7 @@ use jiff::tz::TimeZone;
 
 use crate::adapters::store::{Change, Queued, Store, StoreError, UserId};
 use crate::domain::dialogue::Library;
-use crate::domain::engine::{Ctx, Event, Message, Note, Output, Reminder, UserState, step};
+use crate::domain::engine::{Ctx, Event, Note, Output, Reminder, UserState, reminder_message, step};
 
 /// Time zone used when a guide names none.
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
@@ -281,7 +281,7 @@ impl App {
                 if let Some(r) = Arc::make_mut(&mut next.reminders).get_mut(id) {
                     r.sent = true;
                 }
-                out.messages.push(Message { text: format!("⏰ {}", reminder.text), ..Message::default() });
+                out.messages.push(reminder_message(&self.library(), state, &reminder.text));
             }
             let items = if due.is_empty() { Vec::new() } else { plan(&out) };
             // Also when nothing was due: the stored time of the next reminder is put right.

@@ -1183,7 +1183,10 @@ async fn the_huabei_guide_reminds_each_installment_once_across_restarts() {
     // 9 April, 10:00 in Shanghai: the follow-up (20 January) and installment 3 (due 10 April) are due.
     world.clock.set("2026-04-09T02:00:00Z".parse().expect("time"));
     let bot = world.start_with(often.clone());
-    world.sent("第 3 期").await;
+    let third = world.sent("第 3 期").await;
+    // Every reminder offers the way back to the menu, whatever step the person is at.
+    let labels: Vec<String> = third.buttons().into_iter().map(|(l, _)| l).collect();
+    assert_eq!(labels, ["回到菜单"]);
     world.sent("跟进日").await;
     drop(bot.stop().await);
     assert_eq!(reminders().len(), 2);

@@ -381,6 +381,12 @@ impl Checker<'_> {
         {
             self.err("reminders.hour", format!("`hour: {hour}` is not an hour of the day; use 0 to 23"));
         }
+        if let Some(menu) = &r.menu
+            && !self.g.file.nodes.contains_key(menu)
+        {
+            let hint = suggest(menu, self.g.file.nodes.keys().map(String::as_str));
+            self.err("reminders.menu", format!("reminders offer a button to `{menu}`, which does not exist{hint}"));
+        }
     }
 
     /// Nodes that move on by themselves (messages and branches) must not form a loop:
@@ -845,6 +851,8 @@ nodes:
             d.message,
             "`Asia/Shangai` is not a time zone; use a name like Asia/Shanghai (reminders would never be sent)"
         );
+        let d = only(&BASE.replace("start: a\n", "start: a\nreminders: { menu: bb }\n"));
+        assert_eq!(d.message, "reminders offer a button to `bb`, which does not exist; did you mean `b`?");
         let d = diags(&BASE.replace("start: a\n", "start: a\nreminders: { hour: 24 }\n"));
         assert_eq!(d[0].message, "`hour: 24` is not an hour of the day; use 0 to 23");
         assert_eq!(d[0].line, 5);

@@ -298,6 +298,10 @@ pub struct ReminderSettings {
     /// Time zone of users (default `Asia/Shanghai`).
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// A node every reminder offers a button back to (the guide's menu), days after
+    /// the step that scheduled it.
+    #[serde(default)]
+    pub menu: Option<String>,
 }
 
 impl Node {

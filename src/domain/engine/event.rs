@@ -92,6 +92,8 @@ pub enum Action {
     Restart,
     Export,
     Notes,
+    /// Back to the guide's menu, from a reminder: valid whatever step the user is at.
+    Menu,
 }
 
 impl Press {
@@ -111,6 +113,7 @@ impl Press {
             Action::Restart => "R".into(),
             Action::Export => "E".into(),
             Action::Notes => "N".into(),
+            Action::Menu => "M".into(),
         };
         format!("g1:{}:{:x}:{a}", self.seq, self.node)
     }
@@ -144,6 +147,7 @@ impl Press {
             ("R", true) => Action::Restart,
             ("E", true) => Action::Export,
             ("N", true) => Action::Notes,
+            ("M", true) => Action::Menu,
             _ => return None,
         };
         Some(Press { seq, node, action })

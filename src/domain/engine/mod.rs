@@ -11,7 +11,7 @@ pub mod texts;
 pub use event::{Action, Command, Ctx, Event, Press, node_hash};
 pub use output::{Button, Document, Edit, Message, Output};
 pub use state::{Frame, Note, Pending, Reminder, UserState};
-pub use step::{LIST_LIMIT, NOTES_LIMIT, step};
+pub use step::{LIST_LIMIT, NOTES_LIMIT, reminder_message, step};
 
 #[cfg(test)]
 mod tests;

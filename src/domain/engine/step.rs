@@ -1037,6 +1037,9 @@ impl<'a> Run<'a> {
             // A button from before an erase (or from nowhere): say how to begin, store nothing.
             return self.out.say(self.t(Ui::NoProgress));
         }
+        if p.action == Action::Menu {
+            return self.open_menu(p.node);
+        }
         if p.seq != self.st.seq {
             // A double tap (or Telegram's resend) of the press just applied: nothing to show.
             if self.st.last_press.as_deref() == Some(p.encode().as_str()) {
@@ -1053,6 +1056,20 @@ impl<'a> Run<'a> {
         // Nothing is kept of someone who just erased everything.
         if !self.refused && !self.out.erase && self.st.guide.is_some() {
             self.st.last_press = Some(p.encode());
+        }
+    }
+
+    /// A reminder's button: the guide's menu (`reminders.menu`), whatever step the user
+    /// is at, since a reminder arrives days after the step that scheduled it.
+    fn open_menu(&mut self, node: u32) {
+        let menu = self.guide.and_then(|g| g.file.reminders.as_ref()).and_then(|r| r.menu.clone());
+        match menu {
+            Some(menu) if node_hash(&menu) == node && self.node(&menu).is_some() => {
+                self.st.pending = None;
+                self.st.finished = false;
+                self.enter(&menu);
+            }
+            _ => self.stale(),
         }
     }
 
@@ -1085,6 +1102,7 @@ impl<'a> Run<'a> {
             Action::Restart => self.ask_restart(),
             Action::Export => self.export(),
             Action::Notes => self.list_notes(),
+            Action::Menu => self.open_menu(p.node),
             Action::Choice(_) | Action::Toggle(_) | Action::Done | Action::Keep | Action::Skip => {
                 let Some((id, node)) = self.current() else { return self.stale() };
                 if node_hash(&id) != p.node {
@@ -1356,4 +1374,21 @@ fn language_name(code: &str) -> String {
         "en" => "English".into(),
         other => other.to_owned(),
     }
+}
+
+/// The message a due reminder is sent as: its text, and a button back to the guide's
+/// menu when the guide names one (`reminders.menu`).
+pub fn reminder_message(lib: &Library, state: &UserState, text: &str) -> Message {
+    let guide = state.guide.as_deref().and_then(|g| lib.pick(g, state.lang.as_deref()));
+    let menu = guide.and_then(|g| {
+        g.file.reminders.as_ref().and_then(|r| r.menu.as_ref()).filter(|m| g.file.nodes.contains_key(*m))
+    });
+    let lang = state.lang.as_deref().or(guide.map(|g| g.file.lang.as_str())).unwrap_or("en");
+    let buttons = menu
+        .map(|m| {
+            let press = Press { seq: state.seq, node: node_hash(m), action: Action::Menu };
+            vec![vec![Button { label: ui(lang, Ui::BackToMenu).to_owned(), press }]]
+        })
+        .unwrap_or_default();
+    Message { text: format!("⏰ {text}"), buttons, typed: false }
 }

@@ -699,3 +699,29 @@ fn back_takes_back_reminders_scheduled_after_that_question() {
     assert_eq!(u.node(), "months");
     assert!(u.st.reminders.is_empty(), "{:?}", u.st.reminders.keys().collect::<Vec<_>>());
 }
+
+#[test]
+fn a_reminder_offers_the_menu_and_its_button_works_days_later() {
+    let text = "guide: t\nlang: en\ntitle: T\nstart: menu\nreminders: { menu: menu }\nnodes:\n  menu:\n    say: What now?\n    choices:\n      - { label: Log a call, goto: amount }\n      - { label: Finish, goto: bye }\n  bye:\n    say: Bye\n    end: true\n  amount:\n    say: How much?\n    ask: { save: debt, type: money }\n    goto: menu\n";
+    let mut u = User::with(text);
+    u.press("Log a call");
+    assert_eq!(u.node(), "amount");
+    let message = crate::domain::engine::reminder_message(&u.lib, &u.st, "Pay tomorrow");
+    assert_eq!(message.text, "⏰ Pay tomorrow");
+    let button = message.buttons[0][0].clone();
+    assert_eq!(button.label, "Back to the menu");
+    // Days later, after other steps: the button still leads to the menu.
+    u.send("300");
+    u.press("Log a call");
+    u.ev(Event::Press(button.press));
+    assert_eq!(u.node(), "menu");
+    assert!(u.text().contains("What now?"), "{}", u.text());
+    // A menu press naming another node is an old button like any other.
+    let forged = Press { node: node_hash("amount"), ..button.press };
+    u.press("Log a call");
+    u.ev(Event::Press(forged));
+    assert!(u.text().starts_with("That button belongs to an earlier step."), "{}", u.text());
+    // Without `reminders.menu`, a reminder is text alone.
+    let plain = User::new();
+    assert!(crate::domain::engine::reminder_message(&plain.lib, &plain.st, "x").buttons.is_empty());
+}

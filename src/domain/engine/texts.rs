@@ -81,6 +81,8 @@ pub enum Ui {
     TooLargeToWorkOut,
     /// Shown instead of a text whose template ran too long.
     TextUnavailable,
+    /// The button on a reminder.
+    BackToMenu,
 }
 
 /// `text` with each `{name}` replaced by its value.
@@ -179,6 +181,7 @@ fn en(key: Ui) -> &'static str {
         TextUnavailable => {
             "Sorry, this part of the guide cannot be shown right now. You can go on, or go back with /back."
         }
+        BackToMenu => "Back to the menu",
     }
 }
 
@@ -252,5 +255,6 @@ fn zh(key: Ui) -> &'static str {
         DateBetween => "请输入 {min} 到 {max} 之间的日期，例如 {example}。",
         TooLargeToWorkOut => "这里有一项数字大得无法计算。请检查你输入的金额，可以用 /review 修改。",
         TextUnavailable => "抱歉，这部分内容现在无法显示。你可以继续，或发送 /back 返回上一步。",
+        BackToMenu => "回到菜单",
     }
 }
