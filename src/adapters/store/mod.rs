@@ -52,7 +52,7 @@
 //! | `outbox`  | bucket u16 BE ‖ handle ‖ seq u64 BE   | sealed item, associated data handle ‖ 3 |
 //! | `updates` | event id, ordered i64                 | empty; the newest ~100 000 are kept |
 //!
-//! A value of 128 bytes or more is compressed (raw DEFLATE) before sealing
+//! A record of 128 bytes or more is compressed (raw DEFLATE) before sealing
 //! when that makes it shorter; its associated data then ends in the kind
 //! with the top bit set (kind + 0x80), so either form opens and neither
 //! passes for the other. Records are JSON that repeats itself (the `/back` history holds a

@@ -153,10 +153,10 @@ fn keyboard_json(keys: &Keys) -> serde_json::Value {
     json!({ "inline_keyboard": rows })
 }
 
-/// One item on its way: the outbox entry it came from, if any.
+/// One outbox item on its way, and the entry it came from.
 struct Job {
     user: UserId,
-    seq: Option<u64>,
+    seq: u64,
     item: Item,
 }
 
@@ -222,7 +222,7 @@ impl Sender {
     pub fn enqueue(&self, queued: Vec<Queued>) {
         for q in queued {
             match serde_json::from_slice::<Item>(&q.item) {
-                Ok(item) => self.start(Job { user: q.user, seq: Some(q.seq), item }),
+                Ok(item) => self.start(Job { user: q.user, seq: q.seq, item }),
                 Err(err) => {
                     tracing::error!(user = q.user, error = %err, "an outbox item cannot be read; dropped");
                     let this = self.clone();
@@ -331,9 +331,7 @@ impl Sender {
                 tracing::warn!(user = job.user, error = %self.inner.outbox.describe(&err), "a message could not be delivered; dropped");
             }
         }
-        if let Some(seq) = job.seq {
-            self.mark(job.user, seq).await;
-        }
+        self.mark(job.user, job.seq).await;
         if self.inner.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.inner.idle.notify_waiters();
         }
