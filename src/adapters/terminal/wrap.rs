@@ -100,6 +100,14 @@ fn strip_styles(s: &str) -> String {
     out
 }
 
+/// Moves the escape sequence that `chars` is at (after its ESC) into `styles`, ESC included.
+fn take_sequence(chars: &mut std::str::Chars<'_>, styles: &mut String) {
+    let rest = chars.as_str();
+    skip_sequence(chars);
+    styles.push(ESC);
+    styles.push_str(&rest[..rest.len() - chars.as_str().len()]);
+}
+
 fn skip_sequence(chars: &mut std::str::Chars<'_>) {
     if chars.clone().next() == Some('[') {
         chars.next();
@@ -143,10 +151,7 @@ fn atoms(text: &str) -> Vec<Atom> {
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
         if c == ESC {
-            let rest = chars.as_str();
-            skip_sequence(&mut chars);
-            styles.push(ESC);
-            styles.push_str(&rest[..rest.len() - chars.as_str().len()]);
+            take_sequence(&mut chars, &mut styles);
             continue;
         }
         let w = c.width().unwrap_or(0);
@@ -205,10 +210,7 @@ fn pieces(text: &str) -> Vec<(String, usize)> {
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
         if c == ESC {
-            let rest = chars.as_str();
-            skip_sequence(&mut chars);
-            styles.push(ESC);
-            styles.push_str(&rest[..rest.len() - chars.as_str().len()]);
+            take_sequence(&mut chars, &mut styles);
             continue;
         }
         match out.last_mut() {
