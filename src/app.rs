@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-use crate::adapters::store::{Change, Queued, Store, StoreError, UserId};
+use crate::adapters::store::{Change, Durable, Queued, Store, StoreError, UserId};
 use crate::domain::dialogue::Library;
 use crate::domain::engine::{Ctx, Event, Note, Output, Reminder, UserState, reminder_message, step};
 
@@ -162,7 +162,8 @@ impl App {
         }
     }
 
-    /// Writes `next` (and the outbox items and event id) in one store commit.
+    /// Writes `next` (and the outbox items and event id) in one store commit,
+    /// durable once the returned [`Durable`] says so.
     fn commit(
         &self,
         user: UserId,
@@ -170,7 +171,7 @@ impl App {
         next: UserState,
         event: Option<i64>,
         items: &[Vec<u8>],
-    ) -> Result<Vec<Queued>, AppError> {
+    ) -> Result<(Vec<Queued>, Durable), AppError> {
         let encode = |e: serde_json::Error| AppError::Encode { user, detail: e.to_string() };
         let record = if next != old.state || old.stored_notes < next.notes.len() {
             Some(serde_json::to_vec(&next).map_err(encode)?)
@@ -187,24 +188,35 @@ impl App {
             outbox: items,
             next_due: self.next_due(&next),
         };
-        let seqs = self.store.commit(user, &change)?;
+        let (seqs, durable) = self.store.commit_deferred(user, &change)?;
+        // Cached before it is durable: the next event of this user builds on it. If
+        // the flush fails, `settle` forgets it again.
         let stored_notes = next.notes.len();
         self.remember(user, Some(Cached { state: next, stored_notes }));
-        Ok(queued(user, seqs, items))
+        Ok((queued(user, seqs, items), durable))
+    }
+
+    /// Waits until a deferred write is durable; if it cannot be, forgets the
+    /// user's cached state so that nothing builds on what may be lost.
+    fn settle(&self, user: UserId, durable: Durable) -> Result<(), AppError> {
+        durable.wait().inspect_err(|_| self.remember(user, None)).map_err(AppError::from)
     }
 
     /// Replaces a user's whole state (an import, a migration, a test's starting point).
     /// Persisted when it returns.
     pub fn put_state(&self, user: UserId, state: &UserState) -> Result<(), AppError> {
-        self.with_user(user, || {
+        let durable = self.with_user(user, || {
             let old = self.cached(user)?;
-            self.commit(user, &old, state.clone(), None, &[]).map(drop)
-        })
+            self.commit(user, &old, state.clone(), None, &[]).map(|(_, durable)| durable)
+        })?;
+        self.settle(user, durable)
     }
 
     /// Applies one event and persists the result; the output may then be shown.
     pub fn handle(&self, user: UserId, event: &Event, ctx: &Ctx) -> Result<Output, AppError> {
-        match self.apply(user, None, event, ctx, &|_| Vec::new())? {
+        let (delivery, durable) = self.apply(user, None, event, ctx, &|_| Vec::new())?;
+        self.settle(user, durable)?;
+        match delivery {
             Delivery::Applied { out, .. } => Ok(out),
             Delivery::Repeated => Ok(Output::default()),
         }
@@ -222,7 +234,31 @@ impl App {
         ctx: &Ctx,
         plan: Plan<'_>,
     ) -> Result<Delivery, AppError> {
+        let (delivery, durable) = self.apply(user, Some(event_id), event, ctx, plan)?;
+        self.settle(user, durable)?;
+        Ok(delivery)
+    }
+
+    /// [`App::handle_once`] without the wait for the disk, for async front ends
+    /// whose store defers durability ([`Store::defers_durability`]): the step
+    /// runs on the caller's thread, and [`App::settled`] then waits for the
+    /// flush without holding a thread. Nothing of the delivery may be shown
+    /// before `settled` returns Ok.
+    pub fn handle_once_deferred(
+        &self,
+        user: UserId,
+        event_id: i64,
+        event: &Event,
+        ctx: &Ctx,
+        plan: Plan<'_>,
+    ) -> Result<(Delivery, Durable), AppError> {
         self.apply(user, Some(event_id), event, ctx, plan)
+    }
+
+    /// Waits for a deferred write of `user`; if it cannot be made durable, the
+    /// user's cached state is forgotten so that nothing builds on it.
+    pub async fn settled(&self, user: UserId, durable: Durable) -> Result<(), AppError> {
+        durable.settled().await.inspect_err(|_| self.remember(user, None)).map_err(AppError::from)
     }
 
     fn apply(
@@ -232,12 +268,12 @@ impl App {
         event: &Event,
         ctx: &Ctx,
         plan: Plan<'_>,
-    ) -> Result<Delivery, AppError> {
+    ) -> Result<(Delivery, Durable), AppError> {
         self.with_user(user, || {
             if let Some(id) = event_id
                 && self.store.applied(id)?
             {
-                return Ok(Delivery::Repeated);
+                return Ok((Delivery::Repeated, Durable::done()));
             }
             let old = self.cached(user)?;
             let library = self.library();
@@ -246,13 +282,13 @@ impl App {
             if out.erase {
                 self.remember(user, None);
                 let seqs = self.store.erase(user, event_id, &items)?;
-                return Ok(Delivery::Applied { queued: queued(user, seqs, &items), out });
+                return Ok((Delivery::Applied { queued: queued(user, seqs, &items), out }, Durable::done()));
             }
             if next == old.state && items.is_empty() && event_id.is_none() {
-                return Ok(Delivery::Applied { out, queued: Vec::new() });
+                return Ok((Delivery::Applied { out, queued: Vec::new() }, Durable::done()));
             }
-            let queued = self.commit(user, &old, next, event_id, &items)?;
-            Ok(Delivery::Applied { out, queued })
+            let (queued, durable) = self.commit(user, &old, next, event_id, &items)?;
+            Ok((Delivery::Applied { out, queued }, durable))
         })
     }
 
@@ -266,7 +302,7 @@ impl App {
         now: jiff::Timestamp,
         plan: Plan<'_>,
     ) -> Result<(Output, Vec<Queued>), AppError> {
-        self.with_user(user, || {
+        let (out, queued, durable) = self.with_user(user, || {
             let old = self.cached(user)?;
             let state = &old.state;
             let due: Vec<(String, Reminder)> = state
@@ -285,9 +321,11 @@ impl App {
             }
             let items = if due.is_empty() { Vec::new() } else { plan(&out) };
             // Also when nothing was due: the stored time of the next reminder is put right.
-            let queued = self.commit(user, &old, next, None, &items)?;
-            Ok((out, queued))
-        })
+            let (queued, durable) = self.commit(user, &old, next, None, &items)?;
+            Ok::<_, AppError>((out, queued, durable))
+        })?;
+        self.settle(user, durable)?;
+        Ok((out, queued))
     }
 
     /// Unix time at which a reminder goes out: its day, at the guide's hour, in the guide's zone.

@@ -9,6 +9,13 @@
 //! that started after a write covers it, because sled's `flush` makes every
 //! write that returned before the call durable.
 //!
+//! A writer on an async thread does not sleep at all: it takes a [`Ticket`]
+//! and awaits it ([`Ticket::settled`]), woken through a `watch` channel, so
+//! a hundred writers waiting for one flush cost no parked threads. Work that
+//! must wait until a write is durable (marking a key slot live) rides along
+//! with the ticket and runs on the flusher thread, in the order the writes
+//! were made, before any waiter of that flush is woken.
+//!
 //! This module knows nothing about trees or keys; it only calls the flush
 //! function it is given, which keeps it testable with a fake.
 
@@ -22,6 +29,10 @@ use super::StoreError;
 /// The function the flusher calls: `db.flush()` in production.
 pub(super) type FlushFn = Box<dyn FnMut() -> sled::Result<usize> + Send>;
 
+/// Work to do once a write is durable; run on the flusher thread, only
+/// after a successful flush, in the order the tickets were taken.
+pub(super) type After = Box<dyn FnOnce() + Send>;
+
 /// Handle to the flusher thread; dropping it flushes once more and joins.
 pub(super) struct Flusher {
     shared: Arc<Shared>,
@@ -34,6 +45,9 @@ struct Shared {
     work: Condvar,
     /// Wakes writers: a flush completed, or the flusher stopped.
     done: Condvar,
+    /// The same news for async waiters: the number of the last completed
+    /// flush, bumped (also to the same value) when the flusher stops.
+    completed: tokio::sync::watch::Sender<u64>,
 }
 
 struct State {
@@ -49,6 +63,15 @@ struct State {
     shutdown: bool,
     /// The thread has exited (or panicked): nobody will flush any more.
     stopped: bool,
+    /// Work waiting for flush number `.0` (or a later one).
+    after: Vec<(u64, After)>,
+}
+
+/// A write's claim on a flush that starts after it: wait for it, blocking
+/// ([`Ticket::wait`]) or async ([`Ticket::settled`]).
+pub(super) struct Ticket {
+    shared: Arc<Shared>,
+    target: u64,
 }
 
 impl Flusher {
@@ -62,9 +85,11 @@ impl Flusher {
                 last: Ok(()),
                 shutdown: false,
                 stopped: false,
+                after: Vec::new(),
             }),
             work: Condvar::new(),
             done: Condvar::new(),
+            completed: tokio::sync::watch::Sender::new(0),
         });
         let for_thread = Arc::clone(&shared);
         let thread = thread::Builder::new()
@@ -77,23 +102,66 @@ impl Flusher {
     /// Blocks until a flush that started after this call has completed, and
     /// returns that flush's result. Call it after the write has returned.
     pub(super) fn wait_durable(&self) -> Result<(), StoreError> {
+        self.ticket(None).wait()
+    }
+
+    /// Asks for a flush that starts after this call (so after a write that
+    /// has returned), with `after` to run once it has succeeded.
+    pub(super) fn ticket(&self, after: Option<After>) -> Ticket {
         let mut state = self.shared.lock();
         // Any flush numbered after the current count starts after our write,
         // which happened before we took the lock.
         let target = state.started + 1;
         if !state.stopped {
             state.requested = true;
+            if let Some(after) = after {
+                state.after.push((target, after));
+            }
             self.shared.work.notify_one();
         }
-        while state.completed < target {
-            if state.stopped {
-                return Err(StoreError::FlusherStopped);
+        Ticket { shared: Arc::clone(&self.shared), target }
+    }
+}
+
+impl Ticket {
+    /// The verdict once the flush is done; `None` while it is not.
+    fn verdict(&self, state: &State) -> Option<Result<(), StoreError>> {
+        if state.completed >= self.target {
+            // If several flushes went by, the newest also started after our
+            // write, so its result is a valid verdict for us.
+            Some(state.last.clone().map_err(|source| StoreError::Flush { source }))
+        } else if state.stopped {
+            Some(Err(StoreError::FlusherStopped))
+        } else {
+            None
+        }
+    }
+
+    /// Blocks until the flush is done; its result.
+    pub(super) fn wait(self) -> Result<(), StoreError> {
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(verdict) = self.verdict(&state) {
+                return verdict;
             }
             state = self.shared.done.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
-        // If we slept through several flushes, the newest also started after
-        // our write, so its result is a valid verdict for us.
-        state.last.clone().map_err(|source| StoreError::Flush { source })
+    }
+
+    /// Waits, without holding a thread, until the flush is done; its result.
+    pub(super) async fn settled(self) -> Result<(), StoreError> {
+        // Subscribed before looking, so a flush that completes in between
+        // still wakes us.
+        let mut completed = self.shared.completed.subscribe();
+        loop {
+            if let Some(verdict) = self.verdict(&self.shared.lock()) {
+                return verdict;
+            }
+            if completed.changed().await.is_err() {
+                // The sender lives in `Shared`, which we hold: not reached.
+                return Err(StoreError::FlusherStopped);
+            }
+        }
     }
 }
 
@@ -123,8 +191,13 @@ struct StopOnExit<'a>(&'a Shared);
 
 impl Drop for StopOnExit<'_> {
     fn drop(&mut self) {
-        self.0.lock().stopped = true;
+        let mut state = self.0.lock();
+        state.stopped = true;
+        state.after.clear();
+        let completed = state.completed;
+        drop(state);
         self.0.done.notify_all();
+        self.0.completed.send_replace(completed);
     }
 }
 
@@ -148,11 +221,23 @@ fn run(shared: &Shared, flush: &mut FlushFn) {
             tracing::error!(error = %e, "flushing the store failed");
         }
 
+        // Work registered before this flush started; the rest waits for the next.
+        let mut state = shared.lock();
+        let split = state.after.partition_point(|(target, _)| *target <= number);
+        let ready: Vec<(u64, After)> = state.after.drain(..split).collect();
+        drop(state);
+        if result.is_ok() {
+            for (_, after) in ready {
+                after();
+            }
+        }
+
         let mut state = shared.lock();
         state.completed = number;
         state.last = result;
         drop(state);
         shared.done.notify_all();
+        shared.completed.send_replace(number);
     }
     // Writes that nobody waited for (none are expected) still reach the disk.
     if let Err(e) = flush() {
@@ -222,6 +307,58 @@ mod tests {
         assert!(matches!(err, StoreError::Flush { .. }), "{err:?}");
         assert!(err.to_string().contains("disk full"), "{err}");
         flusher.wait_durable().expect("a later flush recovers");
+    }
+
+    #[test]
+    fn work_after_a_flush_runs_in_order_before_the_waiters_wake() {
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        let flusher = Flusher::start(Box::new(|| Ok(0))).expect("spawn");
+        let tickets: Vec<Ticket> = (0..20)
+            .map(|i| {
+                let ran = Arc::clone(&ran);
+                flusher.ticket(Some(Box::new(move || ran.lock().expect("lock").push(i))))
+            })
+            .collect();
+        let last = tickets.into_iter().last().expect("tickets");
+        last.wait().expect("flushed");
+        assert_eq!(*ran.lock().expect("lock"), (0..20).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn failed_flushes_skip_the_work_after_them() {
+        let ran = Arc::new(AtomicUsize::new(0));
+        let flusher =
+            Flusher::start(Box::new(|| Err(sled::Error::Io(std::io::Error::other("disk full"))))).expect("spawn");
+        let counter = Arc::clone(&ran);
+        let ticket = flusher.ticket(Some(Box::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })));
+        assert!(matches!(ticket.wait(), Err(StoreError::Flush { .. })));
+        assert_eq!(ran.load(Ordering::SeqCst), 0, "nothing durable, nothing done after");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn async_waiters_share_flushes_and_hold_no_thread() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let flusher = Arc::new(Flusher::start(counting(Arc::clone(&count))).expect("spawn"));
+        // Far more waiters than threads: each awaits its own flush.
+        let mut tasks = Vec::new();
+        for _ in 0..500 {
+            let flusher = Arc::clone(&flusher);
+            tasks.push(tokio::spawn(async move { flusher.ticket(None).settled().await }));
+        }
+        for task in tasks {
+            task.await.expect("joined").expect("flushed");
+        }
+        let flushes = count.load(Ordering::SeqCst);
+        assert!((1..=500).contains(&flushes), "{flushes} flushes for 500 waiters");
+    }
+
+    #[tokio::test]
+    async fn an_async_waiter_learns_that_the_flusher_died() {
+        let flusher = Flusher::start(Box::new(|| panic!("sled bug"))).expect("spawn");
+        let err = flusher.ticket(None).settled().await.expect_err("flusher died");
+        assert!(matches!(err, StoreError::FlusherStopped), "{err:?}");
     }
 
     #[test]

@@ -115,6 +115,11 @@ impl Store for MemoryStore {
     fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
         Ok(self.lock().updates.insert(update_id))
     }
+
+    fn defers_durability(&self) -> bool {
+        // Nothing here waits for anything.
+        true
+    }
 }
 
 #[cfg(test)]

@@ -154,6 +154,62 @@ pub trait Store: Send + Sync {
     /// Records an update id that never reaches the app (a sticker, a photo);
     /// Ok(true) the first time, Ok(false) if already seen.
     fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError>;
+
+    /// True when [`Store::commit_deferred`] and [`Store::delivered_deferred`]
+    /// return without waiting for the disk or a network, so that an async
+    /// caller may call them on its own thread and await the [`Durable`].
+    /// False (the default) means: call the store from a blocking thread.
+    fn defers_durability(&self) -> bool {
+        false
+    }
+
+    /// [`Store::commit`] without the wait: the change is made and visible to
+    /// this process, and is on disk once the returned [`Durable`] says so.
+    /// Nothing may be shown to anyone before that. By default, commits and
+    /// waits.
+    fn commit_deferred(&self, user: UserId, change: &Change<'_>) -> Result<(Vec<u64>, Durable), StoreError> {
+        Ok((self.commit(user, change)?, Durable::done()))
+    }
+
+    /// [`Store::delivered`] without the wait, like [`Store::commit_deferred`].
+    fn delivered_deferred(&self, user: UserId, seq: u64) -> Result<Durable, StoreError> {
+        self.delivered(user, seq).map(|()| Durable::done())
+    }
+}
+
+/// The promise that a write made by a `*_deferred` call reaches the disk:
+/// wait for it before acting on the write (before sending a reply).
+#[must_use = "a deferred write is not durable until its Durable is waited for"]
+pub struct Durable(Option<flusher::Ticket>);
+
+impl Durable {
+    /// A write that is durable already.
+    pub fn done() -> Durable {
+        Durable(None)
+    }
+
+    /// Blocks until the write is durable, or the flush that should have made
+    /// it so failed.
+    pub fn wait(self) -> Result<(), StoreError> {
+        match self.0 {
+            Some(ticket) => ticket.wait(),
+            None => Ok(()),
+        }
+    }
+
+    /// Like [`Durable::wait`] without holding a thread.
+    pub async fn settled(self) -> Result<(), StoreError> {
+        match self.0 {
+            Some(ticket) => ticket.settled().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Durable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Durable(pending)" } else { "Durable(done)" })
+    }
 }
 
 /// Behaviour every [`Store`] must show, written once and run against each
@@ -175,6 +231,19 @@ pub(crate) mod tests {
         reminders_due(store);
         erase(store);
         first_delivery(store);
+        deferred(store);
+    }
+
+    fn deferred(store: &dyn Store) {
+        let items = [b"q".to_vec()];
+        let change = Change { record: Some(b"deferred"), event: Some(4_000), outbox: &items, ..Change::default() };
+        let (seqs, durable) = store.commit_deferred(60, &change).expect("write");
+        // Visible to this process at once, durable once waited for.
+        assert_eq!(store.load(60).expect("load").map(|s| s.record), Some(b"deferred".to_vec()));
+        assert!(store.applied(4_000).expect("applied"));
+        durable.wait().expect("durable");
+        store.delivered_deferred(60, seqs[0]).expect("mark").wait().expect("durable");
+        assert!(store.pending().expect("pending").iter().all(|q| q.user != 60));
     }
 
     fn round_trip(store: &dyn Store) {

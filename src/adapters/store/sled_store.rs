@@ -10,7 +10,7 @@ use std::{
     io,
     path::{Path, PathBuf},
     sync::{
-        Mutex, PoisonError, RwLock,
+        Arc, Mutex, PoisonError, RwLock,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -18,8 +18,8 @@ use std::{
 use sled::{Transactional, transaction::TransactionError};
 
 use super::{
-    Change, Queued, Store, StoreError, Stored, UserId, encoding,
-    flusher::Flusher,
+    Change, Durable, Queued, Store, StoreError, Stored, UserId, encoding,
+    flusher::{After, Flusher},
     migrate,
     slots::{BucketGuard, HANDLE_LEN, Handle, Kind, NEVER, Slot, SlotRef, Slots, create_private_dir, flag},
     space::{DEFAULT_MIN_FREE, Space},
@@ -56,7 +56,7 @@ pub struct SledStore {
     pub(super) notes: sled::Tree,
     pub(super) outbox: sled::Tree,
     pub(super) updates: sled::Tree,
-    pub(super) slots: Slots,
+    pub(super) slots: Arc<Slots>,
     flusher: Flusher,
     space: Space,
     /// Writers hold it shared; a backup holds it alone, so it copies a
@@ -66,7 +66,7 @@ pub struct SledStore {
     new_updates: AtomicU64,
     /// Users by next reminder time; built on the first [`Store::due`] call
     /// (not at open, so that opening stays as fast for a million users).
-    due: Mutex<Option<DueIndex>>,
+    due: Arc<Mutex<Option<DueIndex>>>,
 }
 
 #[derive(Default)]
@@ -196,7 +196,7 @@ impl SledStore {
             notes: tree("notes")?,
             outbox,
             updates: tree("updates")?,
-            slots,
+            slots: Arc::new(slots),
             flusher: {
                 let db = db.clone();
                 Flusher::start(Box::new(move || db.flush()))?
@@ -206,7 +206,7 @@ impl SledStore {
             pause: RwLock::new(()),
             seq: AtomicU64::new(next_seq),
             new_updates: AtomicU64::new(0),
-            due: Mutex::new(None),
+            due: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -362,6 +362,16 @@ impl Store for SledStore {
     }
 
     fn commit(&self, user: UserId, change: &Change<'_>) -> Result<Vec<u64>, StoreError> {
+        let (seqs, durable) = self.commit_deferred(user, change)?;
+        durable.wait()?;
+        Ok(seqs)
+    }
+
+    fn defers_durability(&self) -> bool {
+        true
+    }
+
+    fn commit_deferred(&self, user: UserId, change: &Change<'_>) -> Result<(Vec<u64>, Durable), StoreError> {
         if let Some(record) = change.record
             && record.len() > MAX_RECORD
         {
@@ -423,22 +433,36 @@ impl Store for SledStore {
         if change.event.is_some() {
             self.note_new_update()?;
         }
-        self.flusher.wait_durable()?;
-
+        // Once durable, on the flusher thread and in the order of the writes,
+        // so that an older commit's reminder time never overwrites a newer one's.
         let becomes_live = sealed_record.is_some() && slot.flags & flag::LIVE == 0;
-        if becomes_live || next_due != slot.next_due {
-            let mut guard = self.slots.lock(bucket)?;
-            if let Some((at, current)) = guard.find_handle(&slot.handle).map(|(a, s)| (a, s.clone())) {
-                let mut updated = current;
-                updated.next_due = next_due;
-                if sealed_record.is_some() {
-                    updated.flags |= flag::LIVE;
+        let slots = Arc::clone(&self.slots);
+        let due = Arc::clone(&self.due);
+        let after: After = Box::new(move || {
+            if becomes_live || next_due != slot.next_due {
+                let updated = slots.lock(bucket).and_then(|mut guard| {
+                    match guard.find_handle(&slot.handle).map(|(a, s)| (a, s.clone())) {
+                        Some((at, mut updated)) => {
+                            updated.next_due = next_due;
+                            if becomes_live {
+                                updated.flags |= flag::LIVE;
+                            }
+                            guard.put(at, Some(&updated))
+                        }
+                        None => Ok(()),
+                    }
+                });
+                if let Err(err) = updated {
+                    // The slot keeps an earlier (or equal) reminder time: the
+                    // ticker wakes for nothing, never misses one.
+                    tracing::warn!(user, error = %err, "could not update a key slot after a save");
                 }
-                guard.put(at, Some(&updated))?;
             }
-        }
-        self.set_due(user, next_due);
-        Ok(seqs)
+            if let Some(index) = due.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+                index.set(user, next_due);
+            }
+        });
+        Ok((seqs, Durable(Some(self.flusher.ticket(Some(after))))))
     }
 
     fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
@@ -537,6 +561,10 @@ impl Store for SledStore {
     }
 
     fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
+        self.delivered_deferred(user, seq)?.wait()
+    }
+
+    fn delivered_deferred(&self, user: UserId, seq: u64) -> Result<Durable, StoreError> {
         let _pause = self.pause();
         self.space.check(2)?;
         let guard = self.slots.lock_user(user)?;
@@ -550,16 +578,17 @@ impl Store for SledStore {
             }
             let farewell_done = slot.flags & flag::FAREWELL != 0
                 && self.outbox.scan_prefix(encoding::outbox_prefix(bucket, &slot.handle)).next().is_none();
+            drop(guard);
             // Durable before the next message of the chat goes out: after a crash,
             // a message Telegram already has is not sent again.
-            drop(guard);
-            self.flusher.wait_durable()?;
             if farewell_done {
+                self.flusher.wait_durable()?;
                 self.slots.lock(bucket)?.put(at, None)?;
+                return Ok(Durable::done());
             }
-            break;
+            return Ok(Durable(Some(self.flusher.ticket(None))));
         }
-        Ok(())
+        Ok(Durable::done())
     }
 
     fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {

@@ -339,10 +339,21 @@ impl Sender {
 
     async fn mark(&self, user: UserId, seq: u64) {
         let store = Arc::clone(&self.inner.store);
-        // Off the async threads; durable before the lane goes on, so that after a
-        // crash only a message in flight at that moment can be sent again.
-        let marked = tokio::task::spawn_blocking(move || store.delivered(user, seq)).await;
-        if let Ok(Err(err)) = marked {
+        // Durable before the lane goes on, so that after a crash only a message in
+        // flight at that moment can be sent again. A store that defers durability
+        // is called here and its flush awaited; any other from a blocking thread.
+        let marked = if store.defers_durability() {
+            match store.delivered_deferred(user, seq) {
+                Ok(durable) => durable.settled().await,
+                Err(err) => Err(err),
+            }
+        } else {
+            match tokio::task::spawn_blocking(move || store.delivered(user, seq)).await {
+                Ok(marked) => marked,
+                Err(_) => return,
+            }
+        };
+        if let Err(err) = marked {
             tracing::warn!(user, error = %err, "could not mark a message delivered");
         }
     }

@@ -41,7 +41,7 @@ use super::menu::MenuCommand;
 use super::notices::{Notice, notice};
 use super::outbox::Outbox;
 use crate::adapters::store::UserId;
-use crate::app::{App, Clock, Delivery, ctx_at};
+use crate::app::{App, AppError, Clock, Delivery, ctx_at};
 use crate::domain::engine::{Event, Press};
 
 /// What endpoints return; errors reach the dispatcher's logging error handler.
@@ -314,11 +314,27 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
     let ctx = ctx_at(clock.now(), &zone, first_name, lang.clone());
     let id = i64::from(turn_update);
     let for_press = callback.clone();
-    let handled = tokio::task::spawn_blocking(move || {
+    // Err(true): the engine panicked on this update.
+    let handled: Result<Result<Delivery, AppError>, bool> = if app.store().defers_durability() {
+        // The step and the store's write take microseconds and never wait on the
+        // disk: run them here, then await the flush without holding a thread.
         let reply = Reply { chat, pressed, callback: callback.as_ref().map(|(id, at)| (id.as_str(), *at)) };
-        app.handle_once(user, id, &event, &ctx, &|out| encode(&plan(out, &reply)))
-    })
-    .await;
+        let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            app.handle_once_deferred(user, id, &event, &ctx, &|out| encode(&plan(out, &reply)))
+        }));
+        match step {
+            Ok(Ok((delivery, durable))) => Ok(app.settled(user, durable).await.map(|()| delivery)),
+            Ok(Err(err)) => Ok(Err(err)),
+            Err(_) => Err(true),
+        }
+    } else {
+        tokio::task::spawn_blocking(move || {
+            let reply = Reply { chat, pressed, callback: callback.as_ref().map(|(id, at)| (id.as_str(), *at)) };
+            app.handle_once(user, id, &event, &ctx, &|out| encode(&plan(out, &reply)))
+        })
+        .await
+        .map_err(|err| err.is_panic())
+    };
     match handled {
         Ok(Ok(Delivery::Applied { out, queued })) => {
             for problem in &out.problems {
@@ -351,8 +367,8 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
             answer_press(&outbox, for_press).await;
             apologise(&outbox, chat, lang.as_deref(), Notice::Apology).await
         }
-        Err(err) => {
-            tracing::error!(user, panicked = err.is_panic(), "the engine stopped on this update");
+        Err(panicked) => {
+            tracing::error!(user, panicked, "the engine stopped on this update");
             answer_press(&outbox, for_press).await;
             apologise(&outbox, chat, lang.as_deref(), Notice::Apology).await
         }
