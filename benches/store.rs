@@ -361,7 +361,10 @@ fn main() {
     let probe = user_id(o.users / 2);
     let stored = store.load(probe).ok().flatten().unwrap_or_else(|| fail("the probe user has no record"));
     let state: UserState = serde_json::from_slice(&stored.record).unwrap_or_else(|e| fail(&format!("record: {e}")));
-    let history = serde_json::to_vec(&state.history).map(|v| v.len()).unwrap_or(0);
+    // The history as stored (changes from frame to frame), and as whole frames.
+    let as_stored = serde_json::to_value(&state).unwrap_or_default();
+    let history = serde_json::to_vec(&as_stored["history"]).map(|v| v.len()).unwrap_or(0);
+    let whole = serde_json::to_vec(&state.history).map(|v| v.len()).unwrap_or(0);
     drop(store);
 
     let n = o.users as f64;
@@ -379,7 +382,7 @@ fn main() {
         empty_bytes as f64 / 1e6
     );
     println!(
-        "  of which the record of one user: {} B JSON ({history} B of it the /back history of {} frames), {} notes",
+        "  of which the record of one user: {} B JSON ({history} B of it the /back history of {} frames, which as whole frames would take {whole} B), {} notes",
         stored.record.len(),
         state.history.len(),
         stored.notes.len()
