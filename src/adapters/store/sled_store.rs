@@ -580,13 +580,14 @@ impl Store for SledStore {
                 && self.outbox.scan_prefix(encoding::outbox_prefix(bucket, &slot.handle)).next().is_none();
             drop(guard);
             // Durable before the next message of the chat goes out: after a crash,
-            // a message Telegram already has is not sent again.
+            // a message Telegram already has is not sent again. A mark can wait a
+            // little for a flush: it rides along with the next save of anybody.
             if farewell_done {
                 self.flusher.wait_durable()?;
                 self.slots.lock(bucket)?.put(at, None)?;
                 return Ok(Durable::done());
             }
-            return Ok(Durable(Some(self.flusher.ticket(None))));
+            return Ok(Durable(Some(self.flusher.lazy_ticket())));
         }
         Ok(Durable::done())
     }
