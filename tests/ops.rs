@@ -224,6 +224,34 @@ async fn webhook_mode_takes_only_requests_with_the_secret_and_answers_through_th
     assert!(!bot.stderr().contains(SECRET), "the secret is never logged:\n{}", bot.stderr());
 }
 
+/// 200 means saved: a webhook request answered 200 and the process killed at once,
+/// before its reply got through, still gets its reply after the restart, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_update_answered_200_survives_a_kill() {
+    let t = Test::new();
+    let api = FakeBotApi::start().await;
+    let webhook = ["--webhook-url", HOOK_URL, "--listen", "127.0.0.1:0", "--webhook-secret", SECRET];
+    let mut bot = start_bot(&t, &api, &webhook, &[]);
+    let hook = format!("http://{}/tg/hook", logged_address(&bot, "listening for webhook updates"));
+    // Garbage without the header is refused for the header, before anything is read.
+    let refused = client().post(&hook).body("not json").send().await.expect("POST").status().as_u16();
+    assert_eq!(refused, 401);
+
+    // Telegram stops answering Ann's messages: the reply is saved and never gets through.
+    api.hold_messages_to(ANN.id, 0);
+    assert_eq!(post(&hook, &fake_bot_api::text(1, &ANN, "/start"), Some(SECRET)).await, 200);
+    bot.kill9();
+    api.release(ANN.id);
+
+    let mut bot = start_bot(&t, &api, &webhook, &[]);
+    delivered(&api, ANN.id, WELCOME, 1).await;
+    let hook = format!("http://{}/tg/hook", logged_address(&bot, "listening for webhook updates"));
+    assert_eq!(post(&hook, &fake_bot_api::text(2, &ANN, "/note after"), Some(SECRET)).await, 200);
+    delivered(&api, ANN.id, NOTE_SAVED, 1).await;
+    assert_eq!(delivered_count(&api, ANN.id, WELCOME), 1, "{}", api.summary());
+    stop_bot(&mut bot);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_and_metrics_follow_the_bot_in_polling_mode() {
     let t = Test::new();
