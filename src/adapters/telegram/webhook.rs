@@ -31,9 +31,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::routing::post;
 use teloxide::RequestError;
 use teloxide::dispatching::{DpHandlerDescription, UpdateHandler};
@@ -255,17 +254,23 @@ struct Route {
     ack_within: Duration,
 }
 
-/// One request from Telegram.
-async fn receive(State(route): State<Arc<Route>>, headers: HeaderMap, body: Bytes) -> (StatusCode, &'static str) {
-    let given = headers.get(SECRET_HEADER).map(|v| v.as_bytes());
+/// The largest update body taken; Telegram's are a few KB.
+const MAX_BODY: usize = 1024 * 1024;
+
+/// One request from Telegram. The secret is checked before the body is read.
+async fn receive(State(route): State<Arc<Route>>, request: Request) -> (StatusCode, &'static str) {
+    let given = request.headers().get(SECRET_HEADER).map(|v| v.as_bytes());
     if !given.is_some_and(|g| route.secret.matches(g)) {
         route.metrics.webhook_rejected();
-        tracing::warn!(header = given.is_some(), "a webhook request without the right secret token; refused");
+        tracing::info!(header = given.is_some(), "a webhook request without the right secret token; refused");
         return (StatusCode::UNAUTHORIZED, "missing or wrong secret token\n");
     }
     if route.stopped.is_stopped() {
         return (StatusCode::SERVICE_UNAVAILABLE, "stopping\n");
     }
+    let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_BODY).await else {
+        return (StatusCode::BAD_REQUEST, "an unreadable or too large body\n");
+    };
     let update: Update = match serde_json::from_slice(&body) {
         Ok(update) => update,
         Err(err) => {
