@@ -1,11 +1,17 @@
 //! [`Metered`]: a [`Store`] that counts its failures. It wraps the store the
 //! app is given, so every store call of the process, wherever it is made, is
-//! counted at this one place (`guidebot_store_errors_total`).
+//! counted at this one place (`guidebot_store_errors_total`). A deferred
+//! write's flush failing later is not seen here (it reaches the caller
+//! through its `Durable`).
+//!
+//! It forwards every method of the trait, those with a default included: a
+//! method added to [`Store`] must be added here too (the test below checks
+//! that the store's own answers come through).
 
 use std::sync::Arc;
 
 use super::Metrics;
-use crate::adapters::store::{Change, Queued, Store, StoreError, Stored, UserId};
+use crate::adapters::store::{Change, Durable, Queued, Store, StoreError, Stored, UserId};
 
 /// `inner`, with each failed call counted.
 pub struct Metered {
@@ -63,6 +69,19 @@ impl Store for Metered {
     fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
         self.count(self.inner.first_delivery(update_id))
     }
+
+    // Every method, those with a default too: a default here would hide the store's own.
+    fn defers_durability(&self) -> bool {
+        self.inner.defers_durability()
+    }
+
+    fn commit_deferred(&self, user: UserId, change: &Change<'_>) -> Result<(Vec<u64>, Durable), StoreError> {
+        self.count(self.inner.commit_deferred(user, change))
+    }
+
+    fn delivered_deferred(&self, user: UserId, seq: u64) -> Result<Durable, StoreError> {
+        self.count(self.inner.delivered_deferred(user, seq))
+    }
 }
 
 #[cfg(test)]
@@ -75,6 +94,8 @@ mod tests {
         let metrics = Metrics::new();
         let store = Metered::wrap(Arc::new(MemoryStore::default()), &metrics);
         crate::adapters::store::tests::check_all(store.as_ref());
+        // MemoryStore defers durability (the trait's default does not): its answer comes through.
+        assert!(store.defers_durability(), "the store's own answer, not the trait's default");
         assert!(metrics.render().contains("guidebot_store_errors_total 0"), "{}", metrics.render());
     }
 
