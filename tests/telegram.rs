@@ -157,6 +157,7 @@ fn settings() -> Settings {
         admins: Vec::new(),
         dialogues: None,
         drain: Duration::from_secs(5),
+        ..Settings::default()
     }
 }
 

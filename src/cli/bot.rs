@@ -1,4 +1,5 @@
-//! `guidebot bot`: the guides on Telegram, by long polling. The token comes
+//! `guidebot bot`: the guides on Telegram, by long polling or a webhook
+//! (`--webhook-url`, see `ops.rs`). The token comes
 //! from TELOXIDE_TOKEN (never printed), the API address from
 //! TELOXIDE_API_URL when set. Ctrl-C or SIGTERM stops it cleanly (exit 0).
 
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use super::{Args, load_dialogues};
+use crate::adapters::ops::{Metered, Metrics};
 use crate::adapters::telegram::{Limits, Settings, bot_at, run_bot};
 use crate::app::{App, SystemClock};
 
@@ -34,6 +36,8 @@ pub struct BotArgs {
     /// (a local Bot API server, tests). Telegram's limit is 1.
     #[arg(long, env = "GUIDEBOT_PER_CHAT_PER_SECOND", default_value_t = 1)]
     pub per_chat_per_second: u32,
+    #[command(flatten)]
+    pub ops: super::ops::OpsArgs,
 }
 
 pub fn run(args: &Args, a: &BotArgs) -> Result<ExitCode> {
@@ -43,12 +47,13 @@ pub fn run(args: &Args, a: &BotArgs) -> Result<ExitCode> {
     };
     let api_url = std::env::var("TELOXIDE_API_URL").ok();
     let bot = bot_at(token.trim(), api_url.as_deref())?;
+    let (webhook, metrics) = (a.ops.webhook()?, Metrics::new());
     let library = load_dialogues(&args.dialogues)?;
     let store = Arc::new(super::open_store(args)?);
     if let Err(err) = store.serve_backups() {
         tracing::warn!(error = %err, "`guidebot backup` cannot reach this process; stop it to back up");
     }
-    let app = Arc::new(App::new(library, store));
+    let app = Arc::new(App::new(library, Metered::wrap(store, &metrics)));
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let limits = Limits {
@@ -56,12 +61,21 @@ pub fn run(args: &Args, a: &BotArgs) -> Result<ExitCode> {
         overall_per_second: a.max_per_second,
         ..Limits::default()
     };
-    let settings = Settings { dialogues: Some(args.dialogues.clone()), limits, ..Settings::default() };
+    let settings = Settings {
+        dialogues: Some(args.dialogues.clone()),
+        limits,
+        webhook,
+        metrics: metrics.clone(),
+        ..Settings::default()
+    };
     let stop = {
         let _in_runtime = runtime.enter();
         stop_signal()
     };
-    runtime.block_on(run_bot(app, bot, Arc::new(SystemClock), settings, stop))?;
+    runtime.block_on(async {
+        a.ops.serve_metrics(&app, &bot, &metrics).await?;
+        run_bot(app, bot, Arc::new(SystemClock), settings, stop).await.map_err(anyhow::Error::from)
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,6 +7,7 @@ mod chat;
 mod check;
 mod export;
 mod graph;
+mod ops;
 mod schema;
 mod stats;
 mod test;
@@ -74,6 +75,8 @@ Environment:
   GUIDEBOT_TZ         the users' time zone (default Asia/Shanghai)
   GUIDEBOT_DIALOGUES  the dialogues folder, when --dialogues is not given
   GUIDEBOT_DATA       the data folder, when --data is not given
+  GUIDEBOT_WEBHOOK_URL, GUIDEBOT_LISTEN, GUIDEBOT_WEBHOOK_SECRET, GUIDEBOT_METRICS_LISTEN
+                      the flags of the same names
   RUST_LOG            what to log on standard error, e.g. guidebot=info (default: warn)";
 
 /// `guidebot bot`: the folders, then the bot's own flags.
@@ -123,7 +126,7 @@ pub struct ExportCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// Run the Telegram bot (long polling; token in TELOXIDE_TOKEN).
+    /// Run the Telegram bot (long polling, or a webhook; token in TELOXIDE_TOKEN).
     #[command(after_help = BOT_ENV)]
     Bot(BotCmd),
     /// Walk through a guide in the terminal (no Telegram token needed).

@@ -232,6 +232,11 @@ impl Sender {
         }
     }
 
+    /// Where deliveries are counted.
+    pub fn metrics(&self) -> &crate::adapters::ops::Metrics {
+        self.inner.outbox.metrics()
+    }
+
     /// Messages waiting in `chat`'s lane.
     pub fn backlog(&self, chat: ChatId) -> usize {
         let lanes = self.inner.lanes.lock().unwrap_or_else(PoisonError::into_inner);
@@ -276,6 +281,7 @@ impl Sender {
 
     fn start(&self, job: Job) {
         self.inner.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.inner.outbox.metrics().outbox_taken();
         let Some(chat) = job.item.chat().filter(|_| job.item.in_lane()) else {
             // Answers and edits go beside the lane.
             let this = self.clone();
@@ -332,6 +338,7 @@ impl Sender {
             }
         }
         self.mark(job.user, job.seq).await;
+        self.inner.outbox.metrics().outbox_done();
         if self.inner.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.inner.idle.notify_waiters();
         }
@@ -417,8 +424,11 @@ async fn answer(outbox: &Outbox, id: &str, at: i64) {
             Ok(_) => return,
             Err(err) => err,
         };
-        match outbox.retry().delay(&err, attempt) {
-            Some(wait) if age + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX) <= ANSWER_MAX_AGE_MS => {
+        let wait = outbox.retry().delay(&err, attempt);
+        let young = |w: &Duration| age + i64::try_from(w.as_millis()).unwrap_or(i64::MAX) <= ANSWER_MAX_AGE_MS;
+        outbox.count_failure(&err, wait.as_ref().is_some_and(young));
+        match wait {
+            Some(wait) if young(&wait) => {
                 tokio::time::sleep(wait).await;
                 attempt += 1;
             }

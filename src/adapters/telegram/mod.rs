@@ -1,7 +1,7 @@
-//! The Telegram front end (`guidebot bot`): teloxide long polling, the
-//! handler tree ([`schema`]), the conversion of updates into engine events
-//! and of engine outputs into Bot API calls, the command menu, and the
-//! reminder ticker.
+//! The Telegram front end (`guidebot bot`): teloxide long polling or a
+//! webhook ([`webhook`]), the handler tree ([`schema`]), the conversion of
+//! updates into engine events and of engine outputs into Bot API calls, the
+//! command menu, and the reminder ticker.
 //!
 //! It holds no dialogue logic: every event goes through [`App::handle_once`],
 //! which saves the new state, the update id and the reply's outbox items in
@@ -18,12 +18,14 @@
 mod admin;
 mod convert;
 pub mod delivery;
+mod health;
 mod limiter;
 mod menu;
 mod notices;
 mod outbox;
 mod reminders;
 mod schema;
+pub mod webhook;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -41,11 +43,14 @@ use teloxide::{ApiError, Bot, RequestError, dptree};
 use tokio::sync::watch;
 
 pub use delivery::Sender;
+pub use health::bot_api_check;
 pub use limiter::Limits;
 pub use menu::MenuCommand;
 pub use outbox::{Outbox, Retry};
 pub use reminders::send_due_reminders;
+pub use webhook::{Secret, Webhook};
 
+use crate::adapters::ops::Metrics;
 use crate::app::{App, Clock, user_zone};
 use schema::schema;
 
@@ -67,6 +72,10 @@ pub struct Settings {
     pub dialogues: Option<std::path::PathBuf>,
     /// How long a stop waits for queued replies to go out.
     pub drain: Duration,
+    /// Webhook mode instead of long polling (see [`webhook`]).
+    pub webhook: Option<Webhook>,
+    /// Where the process's counts go.
+    pub metrics: Metrics,
 }
 
 /// Admin ids from GUIDEBOT_ADMINS (comma-separated); ids that are not numbers are logged and skipped.
@@ -96,6 +105,8 @@ impl Default for Settings {
             admins: admins_from_env(),
             dialogues: None,
             drain: Duration::from_secs(10),
+            webhook: None,
+            metrics: Metrics::default(),
         }
     }
 }
@@ -111,6 +122,10 @@ pub enum BotError {
     ApiUrl(String),
     #[error("TELOXIDE_PROXY is set but is not a proxy address such as socks5://127.0.0.1:1080")]
     Proxy,
+    #[error("cannot listen for webhook updates on {addr}: {detail}")]
+    Listen { addr: std::net::SocketAddr, detail: String },
+    #[error("Telegram refused the webhook {url}: {detail}")]
+    Webhook { url: String, detail: String },
 }
 
 /// A `Bot` for `token`, talking to `api_url` (TELOXIDE_API_URL) when given
@@ -130,9 +145,10 @@ pub fn bot_at(token: &str, api_url: Option<&str>) -> Result<Bot, BotError> {
     Ok(bot.set_api_url(base))
 }
 
-/// Runs the bot until `shutdown` completes: long polling, one handler tree,
-/// reminders every [`Settings::reminder_every`]. On shutdown it stops
-/// polling (confirming the updates fetched so far), finishes every update
+/// Runs the bot until `shutdown` completes: long polling (or the webhook of
+/// [`Settings::webhook`]), one handler tree, reminders every
+/// [`Settings::reminder_every`]. On shutdown it stops polling (confirming the
+/// updates fetched so far) or taking webhook requests, finishes every update
 /// in flight, stops the reminders, and returns.
 pub async fn run_bot<S>(
     app: Arc<App>,
@@ -144,7 +160,7 @@ pub async fn run_bot<S>(
 where
     S: Future<Output = ()> + Send + 'static,
 {
-    let outbox = Outbox::new(bot.clone(), settings.limits, settings.retry);
+    let outbox = Outbox::new(bot.clone(), settings.limits, settings.retry).with_metrics(settings.metrics.clone());
     let sender = Sender::new(outbox.clone(), Arc::clone(app.store()));
     let me = connect(&outbox).await?;
     tracing::info!(bot = me.user.username.as_deref().unwrap_or_default(), "connected to Telegram");
@@ -158,7 +174,17 @@ where
         None => None,
     };
 
-    let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
+    let acks = webhook::Acks::default();
+    let webhook = match &settings.webhook {
+        Some(hook) => Some(
+            webhook::start(hook, &outbox, acks.clone(), settings.metrics.clone())
+                .await
+                .map_err(|err| webhook_error(&outbox, hook, err))?,
+        ),
+        None => None,
+    };
+    let handler = webhook::intake(schema(), settings.metrics.clone(), acks.clone());
+    let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
         .dependencies(dptree::deps![
             Arc::clone(&app),
             outbox.clone(),
@@ -181,9 +207,21 @@ where
         reminders_stopped,
     ));
 
-    let listener = Polling::builder(bot).timeout(settings.poll_timeout).delete_webhook().await.build();
-    let dispatched =
-        dispatcher.try_dispatch_with_listener(listener, LogErrors::new(&outbox, "getting updates failed")).await;
+    let errors = LogErrors::new(&outbox, "getting updates failed");
+    let dispatched = match webhook {
+        None => {
+            let listener = Polling::builder(bot).timeout(settings.poll_timeout).delete_webhook().await.build();
+            settings.metrics.set_serving(true);
+            dispatcher.try_dispatch_with_listener(listener, errors).await
+        }
+        Some((listener, server)) => {
+            settings.metrics.set_serving(true);
+            let dispatched = dispatcher.try_dispatch_with_listener(listener, errors).await;
+            server.stop().await;
+            dispatched
+        }
+    };
+    settings.metrics.set_serving(false);
 
     stopper.abort();
     // The receiver may be gone if the ticker stopped on its own; nothing to tell then.
@@ -210,6 +248,16 @@ fn connect_error(outbox: &Outbox, err: &RequestError) -> BotError {
     match err {
         RequestError::Api(ApiError::InvalidToken) => BotError::Token,
         _ => BotError::Connect { url: outbox.bot().api_url().to_string(), detail: outbox.describe(err) },
+    }
+}
+
+fn webhook_error(outbox: &Outbox, hook: &Webhook, err: webhook::StartError) -> BotError {
+    match err {
+        webhook::StartError::Listen(err) => BotError::Listen { addr: hook.listen, detail: err.to_string() },
+        webhook::StartError::SetWebhook(RequestError::Api(ApiError::Unknown(detail))) => {
+            BotError::Webhook { url: hook.url.to_string(), detail }
+        }
+        webhook::StartError::SetWebhook(err) => connect_error(outbox, &err),
     }
 }
 

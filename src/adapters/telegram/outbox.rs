@@ -19,6 +19,7 @@ use teloxide::{ApiError, Bot, RequestError};
 
 use super::convert::{keyboard, message_parts};
 use super::limiter::{Limiter, Limits};
+use crate::adapters::ops::Metrics;
 use crate::domain::engine::Message;
 
 /// How failed calls are retried.
@@ -76,12 +77,33 @@ pub struct Outbox {
     bot: Bot,
     limiter: Arc<Limiter>,
     retry: Retry,
+    metrics: Metrics,
 }
 
 impl Outbox {
     /// Calls through `bot`, paced by `limits`, retried as `retry` says.
     pub fn new(bot: Bot, limits: Limits, retry: Retry) -> Outbox {
-        Outbox { bot, limiter: Arc::new(Limiter::new(limits)), retry }
+        Outbox { bot, limiter: Arc::new(Limiter::new(limits)), retry, metrics: Metrics::default() }
+    }
+
+    /// The same outbox, counting into `metrics`.
+    pub fn with_metrics(self, metrics: Metrics) -> Outbox {
+        Outbox { metrics, ..self }
+    }
+
+    /// Where sends, retries and 429s are counted.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Counts a failed call: a 429, and whether it is tried again.
+    pub(super) fn count_failure(&self, err: &RequestError, again: bool) {
+        if matches!(err, RequestError::RetryAfter(_)) {
+            self.metrics.too_many_requests();
+        }
+        if again {
+            self.metrics.retry();
+        }
     }
 
     /// The bot the calls are made with.
@@ -115,10 +137,17 @@ impl Outbox {
                 self.limiter.wait(chat).await;
             }
             let err = match attempt().await {
-                Ok(out) => return Ok(out),
+                Ok(out) => {
+                    if ["sendMessage", "sendDocument"].iter().any(|m| m.eq_ignore_ascii_case(method)) {
+                        self.metrics.message_sent();
+                    }
+                    return Ok(out);
+                }
                 Err(err) => err,
             };
-            let Some(wait) = self.retry.delay(&err, tries) else {
+            let wait = self.retry.delay(&err, tries);
+            self.count_failure(&err, wait.is_some());
+            let Some(wait) = wait else {
                 return Err(err);
             };
             tracing::warn!(

@@ -19,6 +19,7 @@ use crate::app::{App, Clock};
 pub async fn send_due_reminders(app: &Arc<App>, sender: &Sender, clock: &dyn Clock) -> usize {
     let now = clock.now();
     let app = Arc::clone(app);
+    let metrics = sender.metrics().clone();
     let taken = tokio::task::spawn_blocking(move || {
         let users = match app.store().due(now.as_second()) {
             Ok(users) => users,
@@ -31,8 +32,9 @@ pub async fn send_due_reminders(app: &Arc<App>, sender: &Sender, clock: &dyn Clo
         for user in users {
             let reply = Reply { chat: ChatId(user), pressed: None, callback: None };
             match app.take_due_reminders(user, now, &|out| encode(&plan(out, &reply))) {
-                Ok((_, queued)) if !queued.is_empty() => {
+                Ok((out, queued)) if !queued.is_empty() => {
                     tracing::info!(user, messages = queued.len(), "reminders queued");
+                    metrics.reminders_sent(out.messages.len());
                     all.push(queued);
                 }
                 Ok(_) => {}

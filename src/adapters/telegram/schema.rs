@@ -314,6 +314,7 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
     let ctx = ctx_at(clock.now(), &zone, first_name, lang.clone());
     let id = i64::from(turn_update);
     let for_press = callback.clone();
+    let started = std::time::Instant::now();
     // Err(true): the engine panicked on this update.
     let handled: Result<Result<Delivery, AppError>, bool> = if app.store().defers_durability() {
         // The step and the store's write take microseconds and never wait on the
@@ -337,6 +338,7 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
     };
     match handled {
         Ok(Ok(Delivery::Applied { out, queued })) => {
+            outbox.metrics().step_applied(started.elapsed());
             for problem in &out.problems {
                 tracing::warn!(user, problem = %problem, "guide problem");
             }
