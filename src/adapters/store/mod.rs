@@ -11,7 +11,10 @@
 //!   they added, the event id, the messages to send (the outbox) and the
 //!   time of their next reminder are written together, and are on disk when
 //!   it returns. Flushes are batched: one flusher thread serves every writer
-//!   waiting at that moment (group commit, see `flusher.rs`).
+//!   waiting at that moment (group commit, see `flusher.rs`). An async caller
+//!   can take the write and the wait apart ([`Store::commit_deferred`] and a
+//!   [`Durable`] to await), so that waiting for the disk holds no thread; a
+//!   delivered mark waits for the next flush anybody asks for (at most 2 ms).
 //! - Notes are appended under keys of their own: adding one never rewrites
 //!   the others, so a long history costs the same per step as a short one.
 //! - Outgoing messages stay in the outbox until [`Store::delivered`]; after a
