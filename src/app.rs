@@ -87,8 +87,58 @@ impl App {
     }
 
     /// Replaces the guides; every user sees the new ones at their next event.
-    pub fn replace_library(&self, library: Library) {
-        *self.library.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(library);
+    /// Returns true when a guide's reminder hour or time zone changed: the
+    /// stored times of users' next reminders are then out of date, and
+    /// [`App::refresh_reminder_times`] should run (it reads every user).
+    pub fn replace_library(&self, library: Library) -> bool {
+        let timing = |l: &Library| -> Vec<(String, String, Option<u8>, Option<String>)> {
+            l.guides()
+                .iter()
+                .map(|g| {
+                    let r = g.file.reminders.as_ref();
+                    (
+                        g.id().to_owned(),
+                        g.lang().to_owned(),
+                        r.and_then(|r| r.hour),
+                        r.and_then(|r| r.time_zone.clone()),
+                    )
+                })
+                .collect()
+        };
+        let new = Arc::new(library);
+        let old =
+            std::mem::replace(&mut *self.library.write().unwrap_or_else(PoisonError::into_inner), Arc::clone(&new));
+        timing(&old) != timing(&new)
+    }
+
+    /// Puts right the stored time of every user's next reminder after a
+    /// guide's reminder hour or time zone changed (see [`App::replace_library`]).
+    /// Reads every user: run it off the async threads. Returns how many
+    /// users with reminders waiting were rewritten.
+    pub fn refresh_reminder_times(&self) -> Result<usize, AppError> {
+        let mut changed = 0;
+        for user in self.store.users()? {
+            let durable = self.with_user(user, || {
+                let old = match self.cached(user) {
+                    Ok(old) => old,
+                    Err(err) => {
+                        tracing::warn!(user, error = %err, "reminder time not refreshed: the record cannot be read");
+                        return Ok(None);
+                    }
+                };
+                // Users without an unsent reminder have none stored either.
+                if old.state.reminders.values().all(|r| r.sent) {
+                    return Ok(None);
+                }
+                let change = Change { next_due: self.next_due(&old.state), ..Change::default() };
+                self.store.commit_deferred(user, &change).map(|(_, durable)| Some(durable))
+            })?;
+            if let Some(durable) = durable {
+                self.settle(user, durable)?;
+                changed += 1;
+            }
+        }
+        Ok(changed)
     }
 
     /// The store behind the app.
@@ -506,6 +556,38 @@ mod tests {
         assert_eq!(texts(&queued.iter().map(|q| q.item.clone()).collect::<Vec<_>>()), ["⏰ Pay"]);
         assert_eq!(store.due(i64::MAX - 1).expect("due"), Vec::<UserId>::new(), "nothing left to send");
         assert!(app.take_due_reminders(3, at, &plan).expect("again").1.is_empty(), "sent once");
+    }
+
+    #[test]
+    fn a_new_reminder_hour_moves_every_stored_reminder_time() {
+        let guide = |hour: u8| {
+            let text = format!(
+                "guide: g\nlang: en\ntitle: G\nstart: a\nreminders: {{ hour: {hour}, time_zone: Asia/Shanghai }}\nnodes:\n  a:\n    say: Hi\n    remind:\n      - {{ id: r, on: '\"2027-01-02\"', say: Pay }}\n    end: true\n"
+            );
+            load_library(&[("g.en.yaml".into(), text)]).expect("loads")
+        };
+        let store = Arc::new(MemoryStore::default());
+        let app = App::new(guide(9), store.clone());
+        for user in 1..=3 {
+            app.handle(user, &Event::Start, &ctx()).expect("start");
+        }
+        let at = |app: &App| {
+            let st = app.state(1).expect("state");
+            app.reminder_time(&st, st.reminders.values().next().expect("scheduled")).expect("time")
+        };
+        let nine = at(&app);
+        let mut due = store.due(nine).expect("due");
+        due.sort_unstable();
+        assert_eq!(due, vec![1, 2, 3]);
+        assert!(!app.replace_library(guide(9)), "same hour and zone: nothing to refresh");
+        assert!(app.replace_library(guide(15)), "a new hour");
+        let three_pm = at(&app);
+        assert_eq!(three_pm - nine, 6 * 3600);
+        assert_eq!(app.refresh_reminder_times().expect("refresh"), 3);
+        assert_eq!(store.due(nine).expect("due"), Vec::<UserId>::new(), "nobody is woken at the old hour");
+        let mut due = store.due(three_pm).expect("due");
+        due.sort_unstable();
+        assert_eq!(due, vec![1, 2, 3]);
     }
 
     #[test]

@@ -54,8 +54,20 @@ fn io_diag(path: &Path, e: &std::io::Error) -> Diagnostic {
 pub fn reload(app: &App, dir: &Path) -> Result<usize, Vec<Diagnostic>> {
     let lib = load_dir(dir)?;
     let n = lib.guide_ids().len();
-    app.replace_library(lib);
+    install(app, lib);
     Ok(n)
+}
+
+/// Puts `library` in force; when a guide's reminder hour or time zone changed,
+/// also the stored time of every user's next reminder (this reads every user,
+/// so call it from a blocking thread).
+pub fn install(app: &App, library: Library) {
+    if app.replace_library(library) {
+        match app.refresh_reminder_times() {
+            Ok(n) => tracing::info!(users = n, "reminder times follow the guides' new hour or time zone"),
+            Err(err) => tracing::error!(error = %err, "reminder times could not all be refreshed"),
+        }
+    }
 }
 
 /// Keeps watching while alive.

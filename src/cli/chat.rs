@@ -113,7 +113,7 @@ fn watch_dialogues(
     let (user, lang) = (a.user, a.lang.clone());
     let w = watch(&args.dialogues, move |result| match result {
         Ok(lib) => {
-            app.replace_library(lib);
+            crate::adapters::reload::install(&app, lib);
             eprintln!("↻ dialogues reloaded");
             let ctx = ctx_at(clock.now(), &user_zone(), None, lang.clone());
             match app.handle(user, &Event::Refresh, &ctx) {

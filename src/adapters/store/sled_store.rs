@@ -322,6 +322,37 @@ impl SledStore {
         Ok(())
     }
 
+    /// Takes an item out of the outbox; a `lazy` mark waits for the next flush
+    /// another writer asks for (a blocking caller wants its own at once).
+    fn mark_delivered(&self, user: UserId, seq: u64, lazy: bool) -> Result<Durable, StoreError> {
+        let _pause = self.pause();
+        self.space.check(2)?;
+        let guard = self.slots.lock_user(user)?;
+        let bucket = guard.number();
+        let mine: Vec<(SlotRef, Slot)> =
+            guard.slots().filter(|(_, s)| s.user == user).map(|(a, s)| (a, s.clone())).collect();
+        for (at, slot) in mine {
+            let key = encoding::outbox_key(bucket, &slot.handle, seq);
+            if self.outbox.remove(&key).map_err(StoreError::db("marking a message sent"))?.is_none() {
+                continue;
+            }
+            let farewell_done = slot.flags & flag::FAREWELL != 0
+                && self.outbox.scan_prefix(encoding::outbox_prefix(bucket, &slot.handle)).next().is_none();
+            drop(guard);
+            // Durable before the next message of the chat goes out: after a crash,
+            // a message Telegram already has is not sent again. A mark can wait a
+            // little for a flush: it rides along with the next save of anybody.
+            if farewell_done {
+                self.flusher.wait_durable()?;
+                self.slots.lock(bucket)?.put(at, None)?;
+                return Ok(Durable::done());
+            }
+            let ticket = if lazy { self.flusher.lazy_ticket() } else { self.flusher.ticket(None) };
+            return Ok(Durable(Some(ticket)));
+        }
+        Ok(Durable::done())
+    }
+
     fn pause(&self) -> std::sync::RwLockReadGuard<'_, ()> {
         self.pause.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -561,35 +592,11 @@ impl Store for SledStore {
     }
 
     fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
-        self.delivered_deferred(user, seq)?.wait()
+        self.mark_delivered(user, seq, false)?.wait()
     }
 
     fn delivered_deferred(&self, user: UserId, seq: u64) -> Result<Durable, StoreError> {
-        let _pause = self.pause();
-        self.space.check(2)?;
-        let guard = self.slots.lock_user(user)?;
-        let bucket = guard.number();
-        let mine: Vec<(SlotRef, Slot)> =
-            guard.slots().filter(|(_, s)| s.user == user).map(|(a, s)| (a, s.clone())).collect();
-        for (at, slot) in mine {
-            let key = encoding::outbox_key(bucket, &slot.handle, seq);
-            if self.outbox.remove(&key).map_err(StoreError::db("marking a message sent"))?.is_none() {
-                continue;
-            }
-            let farewell_done = slot.flags & flag::FAREWELL != 0
-                && self.outbox.scan_prefix(encoding::outbox_prefix(bucket, &slot.handle)).next().is_none();
-            drop(guard);
-            // Durable before the next message of the chat goes out: after a crash,
-            // a message Telegram already has is not sent again. A mark can wait a
-            // little for a flush: it rides along with the next save of anybody.
-            if farewell_done {
-                self.flusher.wait_durable()?;
-                self.slots.lock(bucket)?.put(at, None)?;
-                return Ok(Durable::done());
-            }
-            return Ok(Durable(Some(self.flusher.lazy_ticket())));
-        }
-        Ok(Durable::done())
+        self.mark_delivered(user, seq, true)
     }
 
     fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {

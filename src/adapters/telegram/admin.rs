@@ -122,7 +122,10 @@ pub fn watch_dialogues(dir: &Path, app: Arc<App>, outbox: Outbox, admin: Arc<Adm
         while let Some(result) = rx.recv().await {
             match result {
                 Ok(library) => {
-                    app.replace_library(library);
+                    let for_install = Arc::clone(&app);
+                    if tokio::task::spawn_blocking(move || reload::install(&for_install, library)).await.is_err() {
+                        tracing::error!("installing the reloaded dialogues stopped");
+                    }
                     menu::set_menus(&outbox, &app.library()).await;
                     tracing::info!("dialogues reloaded");
                 }
