@@ -204,6 +204,14 @@ pub enum StoreError {
         source: io::Error,
     },
 
+    /// A commit or erase for an event id that was applied before (by this
+    /// process or another one sharing the store): nothing was written.
+    #[error("event {event} was applied before; nothing was written")]
+    AlreadyApplied {
+        /// The event id.
+        event: i64,
+    },
+
     /// The OS random number generator failed.
     #[error("the operating system's random number generator failed: {cause}")]
     Random {
