@@ -9,7 +9,7 @@ use std::{
     sync::{Mutex, MutexGuard, PoisonError},
 };
 
-use super::{Change, Queued, Store, StoreError, Stored, UserId};
+use super::{Change, Queued, Store, StoreError, Stored, UserId, transfer::Transfer};
 
 /// The store in memory.
 #[derive(Default)]
@@ -123,6 +123,28 @@ impl Store for MemoryStore {
 
     fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
         Ok(self.lock().updates.insert(update_id))
+    }
+}
+
+impl Transfer for MemoryStore {
+    fn reminder_times(&self) -> Result<Vec<(UserId, i64)>, StoreError> {
+        Ok(self.lock().due.iter().map(|(u, at)| (*u, *at)).collect())
+    }
+
+    fn applied_ids(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(self.lock().updates.iter().copied().collect())
+    }
+
+    fn import_applied(&self, ids: &[i64]) -> Result<(), StoreError> {
+        self.lock().updates.extend(ids);
+        Ok(())
+    }
+
+    fn contents(&self) -> Result<Option<String>, StoreError> {
+        let inner = self.lock();
+        let (users, outbox, updates) = (inner.users.len(), inner.outbox.len(), inner.updates.len());
+        Ok((users + outbox + updates > 0)
+            .then(|| format!("it holds {users} users, {outbox} messages to send and {updates} update ids")))
     }
 }
 

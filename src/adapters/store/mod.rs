@@ -4,7 +4,7 @@
 //! process per data folder), [`PostgresStore`] in a PostgreSQL database
 //! that several processes may share, and [`MemoryStore`] for tests and
 //! benchmarks. Which one a command opens is a [`Location`] (`sled:DIR`,
-//! `postgres://…`).
+//! `postgres://…`); `guidebot migrate` copies one into another ([`copy`]).
 //! Records, notes and outgoing messages are opaque bytes here; serialising
 //! them is the caller's job, so this module never sees a domain type, and
 //! never logs anything but user ids and update ids.
@@ -151,6 +151,7 @@ mod postgres;
 mod sled_store;
 mod slots;
 mod space;
+mod transfer;
 
 pub use backup::{request_backup, restore};
 pub use error::StoreError;
@@ -158,6 +159,7 @@ pub use location::{Location, redact};
 pub use memory::MemoryStore;
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sled_store::{SledStore, StoreOptions};
+pub use transfer::{Copied, Transfer, copy};
 
 /// A user (or chat) id of a front end.
 pub type UserId = i64;

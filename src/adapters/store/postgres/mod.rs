@@ -18,7 +18,7 @@
 
 mod sql;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
@@ -33,6 +33,7 @@ use super::{
     location::redact,
     sled_store::{MAX_RECORD, PRUNE_EVERY, UPDATES_KEPT},
     slots::{Handle, Kind, UserKey, random_handle},
+    transfer::Transfer,
 };
 use sql::{Conn, Manager};
 
@@ -379,4 +380,35 @@ fn sorted_seqs(rows: &[postgres::Row]) -> Vec<u64> {
     let mut seqs: Vec<u64> = rows.iter().map(|r| r.get::<_, i64>(0).cast_unsigned()).collect();
     seqs.sort_unstable();
     seqs
+}
+
+impl Transfer for PostgresStore {
+    fn reminder_times(&self) -> Result<Vec<(UserId, i64)>, StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let rows = client.query(&st.reminder_times, &[]).map_err(pg("reading reminder times"))?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn applied_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let rows = client.query(&st.applied_ids, &[]).map_err(pg("reading update ids"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn import_applied(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        client.execute(&st.import_applied, &[&ids]).map_err(pg("recording update ids")).map(drop)
+    }
+
+    fn contents(&self) -> Result<Option<String>, StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let row = client.query_one(&st.contents, &[]).map_err(pg("counting rows"))?;
+        let (keys, outbox, updates): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        Ok((keys + outbox + updates > 0)
+            .then(|| format!("guidebot_* tables hold {keys} keys, {outbox} messages to send and {updates} update ids")))
+    }
 }

@@ -73,6 +73,10 @@ pub(super) struct Statements {
     pub delivered: Statement,
     pub drop_farewell_key: Statement,
     pub prune_updates: Statement,
+    pub reminder_times: Statement,
+    pub applied_ids: Statement,
+    pub import_applied: Statement,
+    pub contents: Statement,
 }
 
 impl Statements {
@@ -129,6 +133,12 @@ impl Statements {
                                   AND NOT EXISTS (SELECT 1 FROM guidebot_outbox o WHERE o.handle = k.handle)")?,
             prune_updates: p("DELETE FROM guidebot_updates
                               WHERE id < (SELECT id FROM guidebot_updates ORDER BY id DESC OFFSET $1 LIMIT 1)")?,
+            reminder_times: p("SELECT user_id, next_due FROM guidebot_users WHERE next_due IS NOT NULL")?,
+            applied_ids: p("SELECT id FROM guidebot_updates ORDER BY id")?,
+            import_applied: p("INSERT INTO guidebot_updates (id) SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING")?,
+            contents: p("SELECT (SELECT count(*) FROM guidebot_keys),
+                                (SELECT count(*) FROM guidebot_outbox),
+                                (SELECT count(*) FROM guidebot_updates)")?,
         })
     }
 }
