@@ -44,11 +44,11 @@ pub fn run(args: &Args, a: &BotArgs) -> Result<ExitCode> {
     let api_url = std::env::var("TELOXIDE_API_URL").ok();
     let bot = bot_at(token.trim(), api_url.as_deref())?;
     let library = load_dialogues(&args.dialogues)?;
-    let store = Arc::new(super::open_store(args)?);
+    let store = super::open_store(args)?;
     if let Err(err) = store.serve_backups() {
         tracing::warn!(error = %err, "`guidebot backup` cannot reach this process; stop it to back up");
     }
-    let app = Arc::new(App::new(library, store));
+    let app = Arc::new(App::new(library, store.shared()));
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let limits = Limits {
