@@ -329,15 +329,26 @@ impl App {
             let library = self.library();
             let (next, out) = step(&library, &old.state, event, ctx);
             let items = plan(&out);
+            // Another process sharing the store may apply the same event between the
+            // check above and the write: the store then refuses it, and it is a repeat.
             if out.erase {
                 self.remember(user, None);
-                let seqs = self.store.erase(user, event_id, &items)?;
+                let seqs = match self.store.erase(user, event_id, &items) {
+                    Err(StoreError::AlreadyApplied { .. }) => return Ok((Delivery::Repeated, Durable::done())),
+                    other => other?,
+                };
                 return Ok((Delivery::Applied { queued: queued(user, seqs, &items), out }, Durable::done()));
             }
             if next == old.state && items.is_empty() && event_id.is_none() {
                 return Ok((Delivery::Applied { out, queued: Vec::new() }, Durable::done()));
             }
-            let (queued, durable) = self.commit(user, &old, next, event_id, &items)?;
+            let (queued, durable) = match self.commit(user, &old, next, event_id, &items) {
+                Err(AppError::Store(StoreError::AlreadyApplied { .. })) => {
+                    self.remember(user, None);
+                    return Ok((Delivery::Repeated, Durable::done()));
+                }
+                other => other?,
+            };
             Ok((Delivery::Applied { out, queued }, durable))
         })
     }
@@ -521,6 +532,67 @@ mod tests {
         ));
         assert_eq!(app.state(1).expect("state"), before);
         assert_eq!(app.store().pending().expect("pending").len(), pending.len());
+    }
+
+    /// A store another process also writes to, which applies each event just
+    /// after this process has checked it: `applied` always says no.
+    struct CheckedTooEarly(Arc<MemoryStore>);
+
+    impl Store for CheckedTooEarly {
+        fn load(&self, user: UserId) -> Result<Option<crate::adapters::store::Stored>, StoreError> {
+            self.0.load(user)
+        }
+        fn applied(&self, _event: i64) -> Result<bool, StoreError> {
+            Ok(false)
+        }
+        fn commit(&self, user: UserId, change: &Change<'_>) -> Result<Vec<u64>, StoreError> {
+            self.0.commit(user, change)
+        }
+        fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+            self.0.erase(user, event, farewell)
+        }
+        fn users(&self) -> Result<Vec<UserId>, StoreError> {
+            self.0.users()
+        }
+        fn due(&self, now: i64) -> Result<Vec<UserId>, StoreError> {
+            self.0.due(now)
+        }
+        fn pending(&self) -> Result<Vec<Queued>, StoreError> {
+            self.0.pending()
+        }
+        fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
+            self.0.delivered(user, seq)
+        }
+        fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
+            self.0.first_delivery(update_id)
+        }
+    }
+
+    #[test]
+    fn an_event_another_process_applied_meanwhile_is_a_repeat() {
+        let text = "guide: g\nlang: en\ntitle: G\nstart: a\nnodes:\n  a:\n    say: How much?\n    ask: { save: debt, type: money }\n    goto: b\n  b:\n    say: Done\n    end: true\n";
+        let shared = Arc::new(MemoryStore::default());
+        let lib = || load_library(&[("g.en.yaml".into(), text.into())]).expect("loads");
+        let (a, b) = (App::new(lib(), shared.clone()), App::new(lib(), Arc::new(CheckedTooEarly(shared.clone()))));
+        a.handle_once(1, 10, &Event::Start, &ctx(), &plan).expect("start");
+        b.state(1).expect("b reads the user too");
+        a.handle_once(1, 11, &Event::Text("300".into()), &ctx(), &plan).expect("answer");
+        let pending = shared.pending().expect("pending").len();
+        // b gets the same update: its check comes too early, the store refuses the write.
+        let again = b.handle_once(1, 11, &Event::Text("300".into()), &ctx(), &plan).expect("no error");
+        assert!(matches!(again, Delivery::Repeated), "{again:?}");
+        assert_eq!(shared.pending().expect("pending").len(), pending, "no second reply");
+        assert_eq!(b.state(1).expect("state").node.as_deref(), Some("b"), "b reads the state a saved");
+        // The same for an erase: b asked, another process applies the confirmation first.
+        let ask = b.handle(1, &Event::Command(crate::domain::engine::Command::Delete), &ctx()).expect("ask");
+        let yes = Event::Press(ask.messages[0].buttons[0][0].press);
+        let other = App::new(lib(), shared.clone());
+        assert!(matches!(other.handle_once(1, 13, &yes, &ctx(), &plan).expect("erase"), Delivery::Applied { .. }));
+        assert_eq!(shared.load(1).expect("load"), None, "erased");
+        let pending = shared.pending().expect("pending").len();
+        let repeat = b.handle_once(1, 13, &yes, &ctx(), &plan).expect("no error");
+        assert!(matches!(repeat, Delivery::Repeated), "{repeat:?}");
+        assert_eq!(shared.pending().expect("pending").len(), pending, "no second farewell");
     }
 
     #[test]

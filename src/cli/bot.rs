@@ -49,11 +49,11 @@ pub fn run(args: &Args, a: &BotArgs) -> Result<ExitCode> {
     let bot = bot_at(token.trim(), api_url.as_deref())?;
     let (webhook, metrics) = (a.ops.webhook()?, Metrics::new());
     let library = load_dialogues(&args.dialogues)?;
-    let store = Arc::new(super::open_store(args)?);
+    let store = super::open_store(args)?;
     if let Err(err) = store.serve_backups() {
         tracing::warn!(error = %err, "`guidebot backup` cannot reach this process; stop it to back up");
     }
-    let app = Arc::new(App::new(library, Metered::wrap(store, &metrics)));
+    let app = Arc::new(App::new(library, Metered::wrap(store.shared(), &metrics)));
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let limits = Limits {

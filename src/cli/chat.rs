@@ -62,11 +62,11 @@ pub fn run(args: &Args, a: &ChatArgs) -> Result<ExitCode> {
             lib.guide_ids().join(", ")
         );
     }
-    let store = Arc::new(super::open_store(args)?);
+    let store = super::open_store(args)?;
     if let Err(err) = store.serve_backups() {
         tracing::warn!(error = %err, "`guidebot backup` cannot reach this process");
     }
-    let app = Arc::new(App::new(lib, store));
+    let app = Arc::new(App::new(lib, store.shared()));
     let stdout = std::io::stdout();
     let styled = stdout.is_terminal();
     let width = match a.width {

@@ -2,7 +2,6 @@
 //! engine runs on a copy of the saved state, which is not written back.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Result;
 
@@ -20,8 +19,7 @@ pub struct ExportArgs {
 
 pub fn run(args: &Args, a: &ExportArgs) -> Result<ExitCode> {
     let lib = load_dialogues(&args.dialogues)?;
-    let store = super::open_store(args)?;
-    let app = App::new(lib, Arc::new(store));
+    let app = App::new(lib, super::open_store(args)?.shared());
     let state = app.state(a.user)?;
     let Some(guide) = &state.guide else {
         eprintln!("user {} has no saved progress in {}", a.user, args.data.display());

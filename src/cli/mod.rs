@@ -7,9 +7,11 @@ mod chat;
 mod check;
 mod export;
 mod graph;
+mod migrate;
 mod ops;
 mod schema;
 mod stats;
+mod store;
 mod test;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +19,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+pub use store::{OpenStore, open_store};
 
+use crate::adapters::store::Location;
 use crate::domain::dialogue::load::{MAX_FILE_BYTES, too_big};
 use crate::domain::dialogue::{Diagnostic, Library, load_library};
 
@@ -43,7 +47,7 @@ pub struct DialoguesArg {
     pub dialogues: Option<PathBuf>,
 }
 
-/// `--dialogues` and `--data`, for the subcommands that run guides for users.
+/// `--dialogues` and `--data` (or `--store`), for the subcommands that run guides for users.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DirArgs {
     #[command(flatten)]
@@ -51,6 +55,10 @@ pub struct DirArgs {
     /// Folder where progress and notes are kept, created with mode 0700 [env: GUIDEBOT_DATA] [default: data]
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Where progress and notes are kept, instead of --data: sled:DIR (a data folder, the
+    /// default) or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE [env: GUIDEBOT_STORE]
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Free space (MB) to keep on the data folder's filesystem: below it nothing new is
     /// saved, and the store is not opened, so what is saved stays safe.
     #[arg(long, value_name = "MB", env = "GUIDEBOT_MIN_FREE_MB", default_value_t = 64)]
@@ -61,7 +69,10 @@ pub struct DirArgs {
 #[derive(Debug, Clone)]
 pub struct Args {
     pub dialogues: PathBuf,
+    /// The sled data folder; for PostgreSQL, the store's URL without its password (for messages).
     pub data: PathBuf,
+    /// The store: `--store`, else `--data` as `sled:DIR`.
+    pub store: Location,
     /// The free-space reserve, in MB.
     pub min_free_mb: u64,
 }
@@ -75,6 +86,7 @@ Environment:
   GUIDEBOT_TZ         the users' time zone (default Asia/Shanghai)
   GUIDEBOT_DIALOGUES  the dialogues folder, when --dialogues is not given
   GUIDEBOT_DATA       the data folder, when --data is not given
+  GUIDEBOT_STORE      the store (sled:DIR or postgres://...), when neither --store nor --data is given
   GUIDEBOT_WEBHOOK_URL, GUIDEBOT_LISTEN, GUIDEBOT_WEBHOOK_SECRET, GUIDEBOT_METRICS_LISTEN
                       the flags of the same names
   RUST_LOG            what to log on standard error, e.g. guidebot=info (default: warn)";
@@ -147,6 +159,9 @@ pub enum Cmd {
     Backup(BackupCmd),
     /// Copy a backup into a new or empty data folder.
     Restore(RestoreCmd),
+    /// Copy every user, note, reminder and unsent message from one store into a new one
+    /// (sled to PostgreSQL or back).
+    Migrate(migrate::MigrateArgs),
 }
 
 impl Cli {
@@ -160,15 +175,14 @@ impl Cli {
             .unwrap_or_else(|| PathBuf::from("dialogues"))
     }
 
-    /// Both folders, resolved the same way (`--data`, GUIDEBOT_DATA, `data`).
-    fn dirs(&self, arg: &DirArgs) -> Args {
-        let data = arg
-            .data
-            .clone()
-            .or_else(|| self.data.clone())
-            .or_else(|| std::env::var_os("GUIDEBOT_DATA").filter(|v| !v.is_empty()).map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("data"));
-        Args { dialogues: self.dialogues(&arg.dialogues), data, min_free_mb: arg.min_free_mb }
+    /// The dialogues folder and the store (`--store`, `--data`, GUIDEBOT_STORE, GUIDEBOT_DATA, `data`).
+    fn dirs(&self, arg: &DirArgs) -> Result<Args> {
+        let store = store::location(arg.store.as_deref(), arg.data.as_deref().or(self.data.as_deref()))?;
+        let data = match &store {
+            Location::Sled(dir) => dir.clone(),
+            Location::Postgres(_) => PathBuf::from(store.to_string()),
+        };
+        Ok(Args { dialogues: self.dialogues(&arg.dialogues), data, store, min_free_mb: arg.min_free_mb })
     }
 }
 
@@ -176,28 +190,20 @@ impl Cli {
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     match &cli.command {
-        Cmd::Bot(a) => bot::run(&cli.dirs(&a.dirs), &a.bot),
-        Cmd::Chat(a) => chat::run(&cli.dirs(&a.dirs), &a.chat),
+        Cmd::Bot(a) => bot::run(&cli.dirs(&a.dirs)?, &a.bot),
+        Cmd::Chat(a) => chat::run(&cli.dirs(&a.dirs)?, &a.chat),
         Cmd::Check(a) => check::run(&cli.dialogues(&a.dialogues), a),
         Cmd::Test(a) => test::run(&cli.dialogues(&a.dialogues), a),
-        Cmd::Export(a) => export::run(&cli.dirs(&a.dirs), &a.export),
+        Cmd::Export(a) => export::run(&cli.dirs(&a.dirs)?, &a.export),
         Cmd::Graph(a) => graph::run(a),
         Cmd::Schema => schema::run(),
-        Cmd::Stats(a) => stats::run(&cli.dirs(a)),
-        Cmd::Backup(a) => backup::run_backup(&cli.dirs(&a.dirs), &a.backup),
-        Cmd::Restore(a) => backup::run_restore(&cli.dirs(&a.dirs), &a.restore),
+        Cmd::Stats(a) => stats::run(&cli.dirs(a)?),
+        Cmd::Backup(a) => backup::run_backup(&cli.dirs(&a.dirs)?, &a.backup),
+        Cmd::Restore(a) => backup::run_restore(&cli.dirs(&a.dirs)?, &a.restore),
+        Cmd::Migrate(a) => migrate::run(a),
     }
 }
 
-/// Opens the store in `--data` with the free-space reserve of `--min-free-mb`.
-pub fn open_store(args: &Args) -> Result<crate::adapters::store::SledStore> {
-    let options = crate::adapters::store::StoreOptions {
-        min_free_bytes: args.min_free_mb.saturating_mul(1024 * 1024),
-        ..Default::default()
-    };
-    crate::adapters::store::SledStore::open_with(&args.data, options)
-        .with_context(|| format!("opening the data directory {}", args.data.display()))
-}
 /// What to say when the dialogues folder is missing: where it was looked for and how to point at it.
 pub fn missing_dialogues(dir: &Path) -> String {
     let cwd = std::env::current_dir().map(|d| format!(" (looked in {})", d.display())).unwrap_or_default();

@@ -204,6 +204,74 @@ pub enum StoreError {
         source: io::Error,
     },
 
+    /// A store URL that is neither `sled:DIR` nor `postgres://…`, or a
+    /// PostgreSQL URL that does not parse. The URL is shown without its password.
+    #[error(
+        "{url} is not a store this guidebot can open ({detail}); pass sled:DIR for a data folder, \
+         or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE for PostgreSQL"
+    )]
+    BadUrl {
+        /// The URL as given, password hidden.
+        url: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+
+    /// No connection to PostgreSQL could be made (or none came free in time).
+    #[error(
+        "cannot reach PostgreSQL at {url}: {detail}; check that the server is running, \
+         that the host, port, user, password and database in the URL are right, and that this user may connect"
+    )]
+    Unreachable {
+        /// The URL, password hidden.
+        url: String,
+        /// The connection error.
+        detail: String,
+    },
+
+    /// A PostgreSQL statement failed, or the connection was lost during it.
+    /// Nothing is acknowledged: a commit that failed this way was rolled
+    /// back, or, if the connection went during `COMMIT` itself, may or may
+    /// not have been saved (a repeated event is then refused as applied).
+    #[error("{action} failed in PostgreSQL: {}", chain(source))]
+    Postgres {
+        /// What the store was doing, e.g. "saving the changes of user 42".
+        action: String,
+        /// The client's error (its SQLSTATE and message, or the lost connection).
+        source: postgres::Error,
+    },
+
+    /// The PostgreSQL database was set up by a newer guidebot.
+    #[error(
+        "the PostgreSQL database at {url} uses storage schema version {found}, but this guidebot \
+         understands only version {supported}; upgrade guidebot, or point --store at another database"
+    )]
+    DatabaseTooNew {
+        /// The URL, password hidden.
+        url: String,
+        /// The version found in `guidebot_meta`.
+        found: u32,
+        /// The newest version this build understands.
+        supported: u32,
+    },
+
+    /// A commit or erase for an event id that was applied before (by this
+    /// process or another one sharing the store): nothing was written.
+    #[error("event {event} was applied before; nothing was written")]
+    AlreadyApplied {
+        /// The event id.
+        event: i64,
+    },
+
+    /// `guidebot migrate` into a store that already holds something.
+    #[error("{target} is not empty ({detail}); migrate only into a new or empty store, so that nothing is overwritten")]
+    TargetNotEmpty {
+        /// The target store, password hidden.
+        target: String,
+        /// What it holds.
+        detail: String,
+    },
+
     /// The OS random number generator failed.
     #[error("the operating system's random number generator failed: {cause}")]
     Random {
@@ -211,6 +279,20 @@ pub enum StoreError {
         /// feature we do not enable, hence not a `source`).
         cause: getrandom::Error,
     },
+}
+
+/// An error and its causes, as one line ("error connecting to server: Connection refused").
+pub(super) fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.ends_with(&next) {
+            text = format!("{text}: {next}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 impl StoreError {
@@ -248,6 +330,11 @@ mod tests {
         assert!(missing.to_string().contains("data/db) is missing or empty; nothing was changed"), "{missing}");
         let full = StoreError::DiskFull { dir: PathBuf::from("data"), free_mb: 3, reserve_mb: 64 };
         assert!(full.to_string().contains("only 3 MB are free"), "{full}");
+
+        let bad = StoreError::BadUrl { url: "mysql://h/db".into(), detail: "unknown kind `mysql`".into() };
+        assert!(bad.to_string().contains("pass sled:DIR for a data folder, or postgres://"), "{bad}");
+        let down = StoreError::Unreachable { url: "postgres://u:***@h/db".into(), detail: "refused".into() };
+        assert!(down.to_string().contains("check that the server is running"), "{down}");
 
         let decrypt = StoreError::Decrypt { user: -7 };
         assert_eq!(decrypt.to_string(), "the record of user -7 cannot be decrypted; the data directory may be damaged");

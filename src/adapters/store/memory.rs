@@ -9,7 +9,7 @@ use std::{
     sync::{Mutex, MutexGuard, PoisonError},
 };
 
-use super::{Change, Queued, Store, StoreError, Stored, UserId};
+use super::{Change, Queued, Store, StoreError, Stored, UserId, transfer::Transfer};
 
 /// The store in memory.
 #[derive(Default)]
@@ -61,6 +61,9 @@ impl Store for MemoryStore {
 
     fn commit(&self, user: UserId, change: &Change<'_>) -> Result<Vec<u64>, StoreError> {
         let mut inner = self.lock();
+        if let Some(event) = change.event.filter(|id| inner.updates.contains(id)) {
+            return Err(StoreError::AlreadyApplied { event });
+        }
         if change.record.is_some() || inner.users.contains_key(&user) {
             let stored = inner.users.entry(user).or_insert_with(|| Stored { record: Vec::new(), notes: Vec::new() });
             if let Some(record) = change.record {
@@ -81,6 +84,9 @@ impl Store for MemoryStore {
 
     fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
         let mut inner = self.lock();
+        if let Some(event) = event.filter(|id| inner.updates.contains(id)) {
+            return Err(StoreError::AlreadyApplied { event });
+        }
         inner.users.remove(&user);
         inner.due.remove(&user);
         inner.outbox.retain(|_, (u, _)| *u != user);
@@ -107,8 +113,11 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn delivered(&self, _user: UserId, seq: u64) -> Result<(), StoreError> {
-        self.lock().outbox.remove(&seq);
+    fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.outbox.get(&seq).is_some_and(|(u, _)| *u == user) {
+            inner.outbox.remove(&seq);
+        }
         Ok(())
     }
 
@@ -122,13 +131,32 @@ impl Store for MemoryStore {
     }
 }
 
+impl Transfer for MemoryStore {
+    fn reminder_times(&self) -> Result<Vec<(UserId, i64)>, StoreError> {
+        Ok(self.lock().due.iter().map(|(u, at)| (*u, *at)).collect())
+    }
+
+    fn applied_ids(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(self.lock().updates.iter().copied().collect())
+    }
+
+    fn import_applied(&self, ids: &[i64]) -> Result<(), StoreError> {
+        self.lock().updates.extend(ids);
+        Ok(())
+    }
+
+    fn contents(&self) -> Result<Option<String>, StoreError> {
+        let inner = self.lock();
+        let (users, outbox, updates) = (inner.users.len(), inner.outbox.len(), inner.updates.len());
+        Ok((users + outbox + updates > 0)
+            .then(|| format!("it holds {users} users, {outbox} messages to send and {updates} update ids")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests as shared;
     use super::*;
 
-    #[test]
-    fn passes_the_shared_behaviour_checks() {
-        shared::check_all(&MemoryStore::new());
-    }
+    shared::conformance_tests!(|| Some(shared::Fresh { store: Box::new(MemoryStore::new()), keep: Box::new(()) }));
 }

@@ -27,9 +27,9 @@ use super::{
 
 /// How many event ids are remembered. Telegram keeps an update for at most
 /// 24 hours, far fewer than this for one bot.
-const UPDATES_KEPT: usize = 100_000;
+pub(super) const UPDATES_KEPT: usize = 100_000;
 /// Prune the `updates` tree once every this many new ids.
-const PRUNE_EVERY: u64 = 1_000;
+pub(super) const PRUNE_EVERY: u64 = 1_000;
 /// Largest record accepted; a step that would write more is refused.
 pub const MAX_RECORD: usize = 256 * 1024;
 
@@ -353,6 +353,14 @@ impl SledStore {
         Ok(Durable::done())
     }
 
+    /// [`StoreError::AlreadyApplied`] when `event` was applied before.
+    fn refuse_applied(&self, event: Option<i64>) -> Result<(), StoreError> {
+        match event {
+            Some(id) if self.applied(id)? => Err(StoreError::AlreadyApplied { event: id }),
+            _ => Ok(()),
+        }
+    }
+
     fn pause(&self) -> std::sync::RwLockReadGuard<'_, ()> {
         self.pause.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -410,6 +418,7 @@ impl Store for SledStore {
         }
         let _pause = self.pause();
         self.space.check(1)?;
+        self.refuse_applied(change.event)?;
         let mut guard = self.slots.lock_user(user)?;
         let Some((at, mut slot)) = self.slot(&mut guard, user, true)? else {
             return Err(StoreError::Corrupt { tree: "keys", detail: "a new slot could not be made".to_owned() });
@@ -456,11 +465,17 @@ impl Store for SledStore {
                     outbox_t.insert(k.as_slice(), v.as_slice())?;
                 }
                 if let Some(id) = change.event {
+                    if updates.get(encoding::update_key(id))?.is_some() {
+                        return sled::transaction::abort(());
+                    }
                     updates.insert(&encoding::update_key(id), &[] as &[u8])?;
                 }
                 Ok(())
             })
-            .map_err(transaction_error(action()))?;
+            .map_err(|e| match (e, change.event) {
+                (TransactionError::Abort(()), Some(event)) => StoreError::AlreadyApplied { event },
+                (e, _) => transaction_error(action())(e),
+            })?;
         if change.event.is_some() {
             self.note_new_update()?;
         }
@@ -499,6 +514,7 @@ impl Store for SledStore {
     fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
         let _pause = self.pause();
         self.space.check(2)?;
+        self.refuse_applied(event)?;
         let mut guard = self.slots.lock_user(user)?;
         let bucket = guard.number();
         let existing = guard.find(user).map(|(a, s)| (a, s.clone()));
@@ -655,11 +671,11 @@ mod tests {
         store.commit(user, &Change { record: Some(record), ..Change::default() }).expect("save");
     }
 
-    #[test]
-    fn passes_the_shared_behaviour_checks() {
+    shared::conformance_tests!(|| {
         let tmp = tempfile::tempdir().expect("tempdir");
-        shared::check_all(&open(tmp.path()));
-    }
+        let store = open(tmp.path());
+        Some(shared::Fresh { store: Box::new(store), keep: Box::new(tmp) })
+    });
 
     /// Every file under `dir`, recursively.
     pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {

@@ -411,6 +411,23 @@ fn deflate(plain: &[u8]) -> Option<Vec<u8>> {
 }
 
 impl UserKey {
+    /// A fresh random key.
+    pub(super) fn random() -> Result<UserKey, StoreError> {
+        let mut key = [0u8; KEY_LEN];
+        fill_random(&mut key)?;
+        Ok(UserKey(key))
+    }
+
+    /// A key kept elsewhere (a row of the PostgreSQL store); None when it is not a key's length.
+    pub(super) fn from_bytes(bytes: &[u8]) -> Option<UserKey> {
+        <[u8; KEY_LEN]>::try_from(bytes).ok().map(UserKey)
+    }
+
+    /// The key's bytes, to be stored where only this key's owner's data is.
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(&self.0.into())
     }
@@ -562,6 +579,13 @@ pub(super) fn shred_file(path: &Path) -> Result<(), StoreError> {
     file.write_all(&vec![0u8; usize::try_from(len).unwrap_or(KEY_LEN)]).map_err(key_file("overwrite", path))?;
     file.sync_all().map_err(key_file("sync", path))?;
     fs::remove_file(path).map_err(key_file("remove", path))
+}
+
+/// A fresh random handle.
+pub(super) fn random_handle() -> Result<Handle, StoreError> {
+    let mut handle = [0u8; HANDLE_LEN];
+    fill_random(&mut handle)?;
+    Ok(handle)
 }
 
 fn fill_random(bytes: &mut [u8]) -> Result<(), StoreError> {

@@ -1,0 +1,415 @@
+//! [`PostgresStore`]: the [`Store`] in a PostgreSQL database, which several
+//! guidebot processes may share. The tables are documented in the parent.
+//!
+//! The client is the synchronous `postgres` crate behind an `r2d2` pool.
+//! It runs its own small runtime for each call, so it must be called from
+//! ordinary threads (the Telegram adapter calls the store from
+//! `spawn_blocking`), never from inside an async task.
+//!
+//! Every write is one SQL transaction. A user's commits and erases take a
+//! transaction-level advisory lock on the user id first, so that the writes
+//! of one user from several processes apply one at a time; an event id is
+//! inserted into `guidebot_updates` in the same transaction, and a commit
+//! whose id is already there writes nothing ([`StoreError::AlreadyApplied`]).
+//!
+//! A lost connection makes the call fail, with nothing acknowledged; the
+//! pool checks a connection before handing it out, so the next call
+//! connects again.
+
+mod sql;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
+use postgres::Config;
+
+use super::{
+    Change, Queued, Store, StoreError, Stored, UserId,
+    error::chain,
+    location::redact,
+    sled_store::{MAX_RECORD, PRUNE_EVERY, UPDATES_KEPT},
+    slots::{Handle, Kind, UserKey, random_handle},
+    transfer::Transfer,
+};
+use sql::{Conn, Manager};
+
+/// How long a process keeps the due users it was handed (see [`Store::due`])
+/// before another process may take them: a process that stops while
+/// sending delays those reminders by at most this.
+const CLAIM_SECONDS: f64 = 300.0;
+/// How long a call waits for a connection before it fails.
+const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(10);
+/// Connect timeout when the URL sets none.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a PostgreSQL store is opened.
+#[derive(Debug, Clone, Copy)]
+pub struct PostgresOptions {
+    /// Most connections this process keeps open.
+    pub pool_size: u32,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> PostgresOptions {
+        PostgresOptions { pool_size: 8 }
+    }
+}
+
+/// The store in PostgreSQL. Cheap to share: put it in an `Arc`.
+pub struct PostgresStore {
+    pool: r2d2::Pool<Manager>,
+    /// The URL without its password, for messages.
+    url: String,
+    /// This store's id in reminder claims: random, new at each open.
+    me: i64,
+    new_updates: AtomicU64,
+}
+
+impl PostgresStore {
+    /// Opens the store at `url` with the default options.
+    pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        PostgresStore::open_with(url, PostgresOptions::default())
+    }
+
+    /// Connects to the database at `url`, creates the tables that are
+    /// missing, and checks their schema version. Refuses a database set up
+    /// by a newer guidebot ([`StoreError::DatabaseTooNew`]); a database it
+    /// cannot reach is a [`StoreError::Unreachable`] that says what to check.
+    pub fn open_with(url: &str, options: PostgresOptions) -> Result<PostgresStore, StoreError> {
+        let shown = redact(url);
+        let mut config: Config = url
+            .parse()
+            .map_err(|e: postgres::Error| StoreError::BadUrl { url: shown.clone(), detail: e.to_string() })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("guidebot");
+        }
+        let manager = Manager { config };
+        let unreachable = |e: &dyn std::error::Error| StoreError::Unreachable { url: shown.clone(), detail: chain(e) };
+        // One connection first: its error is the server's own words, and it sets the tables up.
+        let mut client = manager.connect_bare().map_err(|e| unreachable(&e))?;
+        set_up(&mut client, &shown)?;
+        drop(client);
+        let pool = r2d2::Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(WAIT_FOR_CONNECTION)
+            .error_handler(Box::new(LogErrors))
+            .build(manager)
+            .map_err(|e| unreachable(&e))?;
+        let mut me = [0u8; 8];
+        getrandom::getrandom(&mut me).map_err(|cause| StoreError::Random { cause })?;
+        Ok(PostgresStore { pool, url: shown, me: i64::from_ne_bytes(me), new_updates: AtomicU64::new(0) })
+    }
+
+    /// The URL this store was opened on, without its password.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
+        self.pool.get().map_err(|e| StoreError::Unreachable { url: self.url.clone(), detail: chain(&e) })
+    }
+
+    fn note_new_update(&self, conn: &mut Conn) {
+        if self.new_updates.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
+            let keep = i64::try_from(UPDATES_KEPT).unwrap_or(i64::MAX) - 1;
+            if let Err(e) = conn.client.execute(&conn.st.prune_updates, &[&keep]) {
+                tracing::warn!(error = %e, "could not prune old update ids; trying again later");
+            }
+        }
+    }
+
+    /// The user's key row (handle and key), made in `tx` when there is none.
+    fn key_of(
+        tx: &mut postgres::Transaction<'_>,
+        st: &sql::Statements,
+        user: UserId,
+    ) -> Result<(Handle, UserKey), StoreError> {
+        let action = || format!("finding the key of user {user}");
+        if let Some(row) = tx.query_opt(&st.find_key, &[&user]).map_err(pg(action()))? {
+            return decode_key(user, row.get(0), row.get(1));
+        }
+        let handle = random_handle()?;
+        let key = UserKey::random()?;
+        tx.execute(&st.new_key, &[&&handle[..], &user, &false, &key.bytes()]).map_err(pg(action()))?;
+        tx.execute(&st.new_user, &[&user, &&handle[..]]).map_err(pg(action()))?;
+        Ok((handle, key))
+    }
+}
+
+/// Rewrites `guidebot_keys` without the row versions of erased keys.
+///
+/// A deleted row stays in the table's pages (a dead row version), and
+/// plain VACUUM only marks its space free: the key's bytes stay in the file
+/// until that space is reused. `VACUUM FULL` writes the live rows into a new
+/// file and drops the old one. It locks the table meanwhile (commits wait:
+/// 20 to 50 ms with ten thousand users, about 0.2 s with a hundred
+/// thousand, measured on a busy 2-core machine), so it gives up after a
+/// moment if the table is busy; the next erase tries again.
+fn shred_keys(client: &mut postgres::Client) {
+    // One statement per call: several in one would run as one transaction, where VACUUM cannot.
+    let done = client
+        .batch_execute("SET lock_timeout = '2s'")
+        .and_then(|()| client.batch_execute("VACUUM FULL guidebot_keys"));
+    let _ = client.batch_execute("RESET lock_timeout");
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "could not rewrite guidebot_keys after an erase; the next erase tries again");
+    }
+}
+
+/// Sends the pool's connection errors to the log (callers get them too).
+#[derive(Debug)]
+struct LogErrors;
+
+impl r2d2::HandleError<postgres::Error> for LogErrors {
+    fn handle_error(&self, error: postgres::Error) {
+        tracing::warn!(error = %error, "a connection to PostgreSQL failed");
+    }
+}
+
+/// Creates the missing tables under the setup lock and checks the schema version.
+fn set_up(client: &mut postgres::Client, url: &str) -> Result<(), StoreError> {
+    let action = "setting up the tables";
+    let mut tx = client.transaction().map_err(pg(action))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&sql::SETUP_LOCK.0, &sql::SETUP_LOCK.1])
+        .map_err(pg(action))?;
+    tx.batch_execute(sql::CREATE).map_err(pg(action))?;
+    let found = tx
+        .query_opt("SELECT value FROM guidebot_meta WHERE name = 'schema_version'", &[])
+        .map_err(pg(action))?
+        .map(|row| row.get::<_, String>(0));
+    match found {
+        None => {
+            tx.execute(
+                "INSERT INTO guidebot_meta (name, value) VALUES ('schema_version', $1)",
+                &[&sql::SCHEMA_VERSION.to_string()],
+            )
+            .map_err(pg(action))?;
+        }
+        Some(text) => match text.parse::<u32>() {
+            Ok(found) if found == sql::SCHEMA_VERSION => {}
+            Ok(found) if found > sql::SCHEMA_VERSION => {
+                return Err(StoreError::DatabaseTooNew { url: url.to_owned(), found, supported: sql::SCHEMA_VERSION });
+            }
+            _ => {
+                return Err(StoreError::Corrupt {
+                    tree: "guidebot_meta",
+                    detail: format!("unknown schema version {text:?}"),
+                });
+            }
+        },
+    }
+    tx.commit().map_err(pg(action))
+}
+
+fn pg(action: impl Into<String>) -> impl FnOnce(postgres::Error) -> StoreError {
+    let action = action.into();
+    move |source| StoreError::Postgres { action, source }
+}
+
+fn decode_key(user: UserId, handle: &[u8], key: &[u8]) -> Result<(Handle, UserKey), StoreError> {
+    let corrupt = || StoreError::Corrupt { tree: "guidebot_keys", detail: format!("the key row of user {user}") };
+    let handle = Handle::try_from(handle).map_err(|_| corrupt())?;
+    let key = UserKey::from_bytes(key).ok_or_else(corrupt)?;
+    Ok((handle, key))
+}
+
+impl Store for PostgresStore {
+    fn load(&self, user: UserId) -> Result<Option<Stored>, StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let row = client.query_opt(&st.load, &[&user]).map_err(pg(format!("loading user {user}")))?;
+        let Some(row) = row else { return Ok(None) };
+        let Some(sealed) = row.get::<_, Option<&[u8]>>(0) else { return Ok(None) };
+        let (handle, key) = decode_key(user, row.get(1), row.get(2))?;
+        let record = key.open(&handle, Kind::Record, sealed, user)?;
+        let notes = row
+            .get::<_, Vec<&[u8]>>(3)
+            .into_iter()
+            .map(|n| key.open(&handle, Kind::Note, n, user))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(Stored { record, notes }))
+    }
+
+    fn applied(&self, event: i64) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let row = client.query_one(&st.applied, &[&event]).map_err(pg("reading update ids"))?;
+        Ok(row.get(0))
+    }
+
+    fn commit(&self, user: UserId, change: &Change<'_>) -> Result<Vec<u64>, StoreError> {
+        if let Some(record) = change.record
+            && record.len() > MAX_RECORD
+        {
+            return Err(StoreError::TooLarge { user, len: record.len(), limit: MAX_RECORD });
+        }
+        let action = || format!("saving the changes of user {user}");
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let mut tx = client.transaction().map_err(pg(action()))?;
+        tx.execute(&st.lock_user, &[&user]).map_err(pg(action()))?;
+        if let Some(id) = change.event
+            && tx.execute(&st.add_event, &[&id]).map_err(pg(action()))? == 0
+        {
+            // Dropping `tx` rolls back: nothing of this commit is written.
+            return Err(StoreError::AlreadyApplied { event: id });
+        }
+        let (handle, key) = Self::key_of(&mut tx, st, user)?;
+        let record = change.record.map(|r| key.seal(&handle, Kind::Record, r)).transpose()?;
+        tx.execute(&st.save_user, &[&user, &record, &change.next_due, &self.me]).map_err(pg(action()))?;
+        if !change.notes.is_empty() {
+            let from = i32::try_from(change.notes_from).unwrap_or(i32::MAX);
+            let notes = change.notes.iter().map(|n| key.seal(&handle, Kind::Note, n)).collect::<Result<Vec<_>, _>>()?;
+            tx.execute(&st.add_notes, &[&user, &from, &notes]).map_err(pg(action()))?;
+        }
+        let seqs = if change.outbox.is_empty() {
+            Vec::new()
+        } else {
+            let items =
+                change.outbox.iter().map(|i| key.seal(&handle, Kind::Outbox, i)).collect::<Result<Vec<_>, _>>()?;
+            let rows = tx.query(&st.add_outbox, &[&user, &&handle[..], &items]).map_err(pg(action()))?;
+            sorted_seqs(&rows)
+        };
+        tx.commit().map_err(pg(action()))?;
+        if change.event.is_some() {
+            self.note_new_update(&mut conn);
+        }
+        Ok(seqs)
+    }
+
+    fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+        let action = || format!("erasing user {user}");
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let mut tx = client.transaction().map_err(pg(action()))?;
+        tx.execute(&st.lock_user, &[&user]).map_err(pg(action()))?;
+        if let Some(id) = event
+            && tx.execute(&st.add_event, &[&id]).map_err(pg(action()))? == 0
+        {
+            return Err(StoreError::AlreadyApplied { event: id });
+        }
+        let erased = tx.execute(&st.erase_user, &[&user]).map_err(pg(action()))?;
+        let mut seqs = Vec::new();
+        if !farewell.is_empty() {
+            // A key of its own, dropped once the last of these is delivered.
+            let handle = random_handle()?;
+            let key = UserKey::random()?;
+            tx.execute(&st.new_key, &[&&handle[..], &user, &true, &key.bytes()]).map_err(pg(action()))?;
+            let items = farewell.iter().map(|i| key.seal(&handle, Kind::Outbox, i)).collect::<Result<Vec<_>, _>>()?;
+            let rows = tx.query(&st.add_outbox, &[&user, &&handle[..], &items]).map_err(pg(action()))?;
+            seqs = sorted_seqs(&rows);
+        }
+        tx.commit().map_err(pg(action()))?;
+        if erased > 0 {
+            tracing::info!(user, "erased user");
+            shred_keys(&mut conn.client);
+        }
+        Ok(seqs)
+    }
+
+    fn users(&self) -> Result<Vec<UserId>, StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let rows = client.query(&st.users, &[]).map_err(pg("listing users"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Claims the due users for this store (see the trait): another store on
+    /// the same database is not given them until this one commits for them,
+    /// or [`CLAIM_SECONDS`] pass.
+    fn due(&self, now: i64) -> Result<Vec<UserId>, StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let rows =
+            client.query(&st.claim_due, &[&now, &self.me, &CLAIM_SECONDS]).map_err(pg("reading due reminders"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn pending(&self) -> Result<Vec<Queued>, StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let rows = client.query(&st.pending, &[]).map_err(pg("reading the outbox"))?;
+        rows.iter()
+            .map(|row| {
+                let user: UserId = row.get(1);
+                let (handle, key) = decode_key(user, row.get(3), row.get(4))?;
+                let item = key.open(&handle, Kind::Outbox, row.get(2), user)?;
+                Ok(Queued { user, seq: row.get::<_, i64>(0).cast_unsigned(), item })
+            })
+            .collect()
+    }
+
+    fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
+        let action = || format!("marking message {seq} of user {user} sent");
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let seq = seq.cast_signed();
+        let gone = client.query_opt(&st.delivered, &[&seq, &user]).map_err(pg(action()))?;
+        if let Some(row) = gone
+            && row.get::<_, bool>(1)
+        {
+            // The farewell's key goes with its last message.
+            let handle: &[u8] = row.get(0);
+            client.execute(&st.drop_farewell_key, &[&handle]).map_err(pg(action()))?;
+        }
+        Ok(())
+    }
+
+    fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let added =
+            client.execute(&st.add_event, &[&update_id]).map_err(pg(format!("recording update {update_id}")))?;
+        if added == 1 {
+            self.note_new_update(&mut conn);
+        }
+        Ok(added == 1)
+    }
+}
+
+/// The outbox sequence numbers of inserted rows, in the order the rows were
+/// numbered (which is the order of the items).
+fn sorted_seqs(rows: &[postgres::Row]) -> Vec<u64> {
+    let mut seqs: Vec<u64> = rows.iter().map(|r| r.get::<_, i64>(0).cast_unsigned()).collect();
+    seqs.sort_unstable();
+    seqs
+}
+
+impl Transfer for PostgresStore {
+    fn reminder_times(&self) -> Result<Vec<(UserId, i64)>, StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let rows = client.query(&st.reminder_times, &[]).map_err(pg("reading reminder times"))?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn applied_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let rows = client.query(&st.applied_ids, &[]).map_err(pg("reading update ids"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn import_applied(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        client.execute(&st.import_applied, &[&ids]).map_err(pg("recording update ids")).map(drop)
+    }
+
+    fn contents(&self) -> Result<Option<String>, StoreError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let row = client.query_one(&st.contents, &[]).map_err(pg("counting rows"))?;
+        let (keys, outbox, updates): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        Ok((keys + outbox + updates > 0)
+            .then(|| format!("guidebot_* tables hold {keys} keys, {outbox} messages to send and {updates} update ids")))
+    }
+}
