@@ -5,12 +5,11 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use super::format::{AskType, Node};
+use super::format::Node;
 use super::load::template_sources;
 use super::templates::BUILTIN_NAMES;
 use super::{Diagnostic, Guide};
-use crate::domain::dates::parse_date;
-use crate::domain::money::{parse_money, parse_number};
+use crate::domain::answer;
 
 /// Checks each guide and the guides against each other.
 pub fn check_guides(guides: &[Guide]) -> Vec<Diagnostic> {
@@ -253,36 +252,9 @@ impl Checker<'_> {
     fn ask(&mut self, id: &str, n: &Node) {
         let Some(a) = &n.ask else { return };
         let p = format!("nodes.{id}.ask");
-        for (key, v) in [("min", &a.min), ("max", &a.max)] {
-            let Some(v) = v else { continue };
-            let text = match v {
-                serde_yaml::Value::String(s) => s.clone(),
-                serde_yaml::Value::Number(n) => n.to_string(),
-                _ => String::new(),
-            };
-            let ok = match a.kind {
-                AskType::Text => text.parse::<u32>().is_ok(),
-                AskType::Number => parse_number(&text).is_some(),
-                AskType::Money => parse_money(&text).is_some(),
-                AskType::Date => {
-                    text == "today" || parse_date(&text, jiff::civil::date(2000, 1, 1)).is_some() && text.len() == 10
-                }
-            };
-            if !ok {
-                let want = match a.kind {
-                    AskType::Text => "a whole number of characters",
-                    AskType::Number => "a number",
-                    AskType::Money => "an amount such as 100 or 0.01",
-                    AskType::Date => "`today` or a date like 2026-12-15",
-                };
-                self.err(
-                    &format!("{p}.{key}"),
-                    format!("`{key}` of a {:?} question must be {want}", a.kind).to_lowercase(),
-                );
-            }
-        }
-        if a.whole && a.kind != AskType::Number {
-            self.err(&format!("{p}.whole"), "`whole` applies to `type: number` only; remove it".into());
+        // What `min`, `max` and `whole` must be depends on the answer's type.
+        for (key, message) in answer::check(a) {
+            self.err(&format!("{p}.{key}"), message);
         }
         if !valid_path(&a.save) {
             self.err(

@@ -4,11 +4,15 @@
 //! (`dialogues/schema.json`, `guidebot schema`) that editors use and that the
 //! loader checks every file against first (`shape.rs`): unknown keys are errors
 //! there, all of them reported at once, so serde itself is told to skip them.
+//!
+//! `ask:` ([`Ask`], [`AskType`]) is defined with the answer types in
+//! `domain::answer` and named here too.
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+pub use crate::domain::answer::{Ask, AskType};
 use crate::domain::money::Currency;
 
 /// One guide in one language: the whole file.
@@ -170,43 +174,6 @@ pub struct Choice {
     /// The choice is shown only when this expression is true.
     #[serde(default)]
     pub when: Option<String>,
-}
-
-/// A typed answer.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub struct Ask {
-    /// Variable (dotted path allowed) the answer is saved to.
-    pub save: String,
-    #[serde(rename = "type")]
-    pub kind: AskType,
-    /// Smallest accepted value (length for text; `today` or a date for dates).
-    #[serde(default)]
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub min: Option<serde_yaml::Value>,
-    /// Largest accepted value.
-    #[serde(default)]
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub max: Option<serde_yaml::Value>,
-    /// Text shown when the answer does not parse or is out of range.
-    #[serde(default)]
-    pub invalid: Option<String>,
-    /// The question may be skipped (saves nothing, the guide goes on).
-    #[serde(default)]
-    pub optional: bool,
-    /// Numbers only: the answer must be a whole number.
-    #[serde(default)]
-    pub whole: bool,
-}
-
-/// The kinds of typed answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AskType {
-    Text,
-    Number,
-    Money,
-    Date,
 }
 
 /// Items the user ticks on and off.

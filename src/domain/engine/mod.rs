@@ -1,7 +1,6 @@
 //! The engine: `step(library, state, event, ctx) -> (state, output)`. Pure —
 //! no Telegram, no disk, no clock: today and now arrive in [`Ctx`].
 
-pub mod answer;
 pub mod event;
 pub mod output;
 pub mod run;

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use super::{NOTES_LIMIT, Run};
-use crate::domain::engine::answer::TEXT_LIMIT;
+use crate::domain::answer::TEXT_LIMIT;
+use crate::domain::answer::text::too_long;
 use crate::domain::engine::event::{Action, Command};
 use crate::domain::engine::output::Message;
 use crate::domain::engine::state::{Note, Pending, UserState};
-use crate::domain::engine::texts::{Ui, fill, ui};
+use crate::domain::engine::texts::{Ui, ui};
 use crate::domain::markup;
 
 impl<'a> Run<'a> {
@@ -227,7 +228,7 @@ impl<'a> Run<'a> {
             return;
         }
         if text.chars().count() > TEXT_LIMIT {
-            self.out.say(fill(self.t(Ui::TooLong), &[("limit", &TEXT_LIMIT.to_string())]));
+            self.out.say(too_long(self.lang(), TEXT_LIMIT));
             return;
         }
         if self.st.notes.len() >= NOTES_LIMIT {

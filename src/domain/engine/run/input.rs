@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::Run;
+use crate::domain::answer::Refusal;
 use crate::domain::dialogue::format::{Ask, Node};
-use crate::domain::engine::answer::Refusal;
 use crate::domain::engine::event::Action;
 use crate::domain::engine::output::{Button, Message};
 use crate::domain::engine::state::Pending;

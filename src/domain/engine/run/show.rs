@@ -5,8 +5,8 @@
 use minijinja::value::Value;
 
 use super::Run;
+use crate::domain::answer::Question;
 use crate::domain::dialogue::format::{Ask, Node};
-use crate::domain::engine::answer::Question;
 use crate::domain::engine::event::{Action, Press, node_hash};
 use crate::domain::engine::output::{Button, Message};
 use crate::domain::engine::texts::Ui;
