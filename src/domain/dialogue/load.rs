@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::check;
+use super::diagnostic::Kind;
 use super::format::{GuideFile, OLD_DATE_KEY};
 use super::shape::read_shape;
 use super::spans::{self, Pos};
@@ -49,20 +50,26 @@ pub fn load_guide(path: &Path, text: &str) -> Result<Guide, Vec<Diagnostic>> {
 /// with unknown keys or broken templates, so that `check` can look further), and every
 /// problem found on the way.
 pub fn read_guide(path: &Path, text: &str) -> (Option<Guide>, Vec<Diagnostic>) {
-    let at = |pos: Pos, message: String| Diagnostic { file: path.to_path_buf(), line: pos.line, col: pos.col, message };
+    let at = |pos: Pos, kind: Kind, message: String| Diagnostic {
+        file: path.to_path_buf(),
+        line: pos.line,
+        col: pos.col,
+        kind,
+        message,
+    };
     if text.len() > MAX_FILE_BYTES {
-        return (None, vec![at(Pos { line: 1, col: 1, block: false }, too_big(text.len() as u64))]);
+        return (None, vec![at(Pos { line: 1, col: 1, block: false }, Kind::Unreadable, too_big(text.len() as u64))]);
     }
     let (mut spans, doc) = match spans::parse(text) {
         Ok(parsed) => parsed,
         Err(e) => {
             let message =
                 format!("this is not valid YAML: {}; check the indentation and quotes around this place", e.message);
-            return (None, vec![at(e.pos, message)]);
+            return (None, vec![at(e.pos, Kind::Unreadable, message)]);
         }
     };
     let (value, shape) = read_shape(&doc);
-    let mut errors: Vec<Diagnostic> = shape.iter().map(|p| at(p.pos, p.message.clone())).collect();
+    let mut errors: Vec<Diagnostic> = shape.iter().map(|p| at(p.pos, Kind::Shape, p.message.clone())).collect();
     if !matches!(doc, spans::Yaml::Map { .. }) {
         return (None, errors); // not even a mapping of keys: nothing further to look at
     }
@@ -72,7 +79,7 @@ pub fn read_guide(path: &Path, text: &str) -> (Option<Guide>, Vec<Diagnostic>) {
             // The shape check has said it in plain words already, and stands in for what it
             // could not read: serde failing as well is a gap in the shape check.
             if errors.is_empty() {
-                errors.push(at(Pos { line: 1, col: 1, block: false }, explain_serde_error(&e)));
+                errors.push(at(Pos { line: 1, col: 1, block: false }, Kind::Unreadable, explain_serde_error(&e)));
             }
             return (None, errors);
         }
@@ -96,6 +103,7 @@ pub fn read_guide(path: &Path, text: &str) -> (Option<Guide>, Vec<Diagnostic>) {
             let detail = e.detail().map(str::to_owned).unwrap_or_else(|| e.kind().to_string());
             errors.push(at(
                 Pos { line, ..pos },
+                Kind::Template,
                 format!("the {what} in `{name}` does not compile: {detail}; fix its {{{{ }}}} or {{% %}} syntax"),
             ));
         }
