@@ -3,7 +3,7 @@
 //!
 //! Layers, each using only those before it: the values (`numerals`, `markup`,
 //! `dates`, `money`, `value`); `answer` (typed answers); `dialogue` (files,
-//! loading, checking); `engine`; then `scenario`, `graph` and `stats`.
+//! loading, checking, reports); `engine`; then `scenario`, `graph` and `stats`.
 
 pub mod answer;
 pub mod dates;

@@ -6,8 +6,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::diagnostic::Kind;
-use super::format::Node;
-use super::load::template_sources;
+use super::format::{Node, template_sources};
 use super::templates::BUILTIN_NAMES;
 use super::{Diagnostic, Guide};
 use crate::domain::answer;

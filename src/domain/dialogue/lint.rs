@@ -7,7 +7,7 @@
 use jiff::civil::Date;
 
 use super::diagnostic::Kind;
-use super::load::template_sources;
+use super::format::template_sources;
 use super::spans::Pos;
 use super::{Diagnostic, Guide};
 

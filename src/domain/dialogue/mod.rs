@@ -1,12 +1,13 @@
 //! Dialogues: the file format, loading text into a [`Guide`] with every
-//! template compiled, and checking guides for authors' mistakes. Pure: callers
-//! read the files and hand over their text.
+//! template compiled, checking guides for authors' mistakes, and reporting
+//! them as text. Pure: callers read the files and hand over their text.
 
 pub mod check;
 pub mod diagnostic;
 pub mod format;
 pub mod lint;
 pub mod load;
+pub mod report;
 pub mod shape;
 pub mod spans;
 pub mod templates;
