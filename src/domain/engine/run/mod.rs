@@ -71,6 +71,8 @@ pub fn step(lib: &Library, state: &UserState, event: &Event, ctx: &Ctx) -> (User
     (run.st, run.out)
 }
 
+/// One event being applied: the library, the user's guide, their state as it changes, and
+/// what to show. Each file of this module adds the methods of its concern.
 struct Run<'a> {
     lib: &'a Library,
     guide: Option<&'a Guide>,
