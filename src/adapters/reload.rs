@@ -11,6 +11,7 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 
 use crate::app::App;
+use crate::domain::dialogue::diagnostic::Kind;
 use crate::domain::dialogue::{Diagnostic, Library, load_library};
 
 /// Wait this long after the last change before reloading: editors write in several steps.
@@ -34,6 +35,7 @@ pub fn load_dir(dir: &Path) -> Reloaded {
             file: dir.to_path_buf(),
             line: 1,
             col: 1,
+            kind: Kind::Unreadable,
             message: "has no dialogue files (*.yaml); the guides loaded before keep serving".into(),
         }]);
     }
@@ -47,7 +49,13 @@ pub fn load_dir(dir: &Path) -> Reloaded {
 }
 
 fn io_diag(path: &Path, e: &std::io::Error) -> Diagnostic {
-    Diagnostic { file: path.to_path_buf(), line: 1, col: 1, message: format!("cannot be read: {e}") }
+    Diagnostic {
+        file: path.to_path_buf(),
+        line: 1,
+        col: 1,
+        kind: Kind::Unreadable,
+        message: format!("cannot be read: {e}"),
+    }
 }
 
 /// Reloads `dir` into `app` now. Ok with the number of guides, or the problems (old library kept).

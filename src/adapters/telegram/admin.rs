@@ -14,7 +14,7 @@ use super::outbox::Outbox;
 use crate::adapters::reload::{self, Reloaded, Watch};
 use crate::adapters::store::UserId;
 use crate::app::App;
-use crate::cli::report;
+use crate::domain::dialogue::report::report;
 
 /// Who may use the admin commands, and where the dialogues live.
 #[derive(Debug)]

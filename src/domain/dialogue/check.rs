@@ -5,12 +5,11 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use super::format::{AskType, Node};
-use super::load::template_sources;
+use super::diagnostic::Kind;
+use super::format::{Node, template_sources};
 use super::templates::BUILTIN_NAMES;
 use super::{Diagnostic, Guide};
-use crate::domain::dates::parse_date;
-use crate::domain::money::{parse_money, parse_number};
+use crate::domain::answer;
 
 /// Checks each guide and the guides against each other.
 pub fn check_guides(guides: &[Guide]) -> Vec<Diagnostic> {
@@ -24,7 +23,7 @@ pub fn check_guides(guides: &[Guide]) -> Vec<Diagnostic> {
 
 /// Checks one guide on its own.
 pub fn check_guide(g: &Guide) -> Vec<Diagnostic> {
-    let mut c = Checker { g, out: Vec::new(), broken_link: false };
+    let mut c = Checker { g, out: Vec::new() };
     c.ids();
     c.stages();
     c.nodes();
@@ -34,7 +33,8 @@ pub fn check_guide(g: &Guide) -> Vec<Diagnostic> {
     c.reminders();
     // With a link broken or a key unknown, "unreachable" and "trapped" only echo it:
     // report them once the file's shape and links are fixed.
-    if !c.broken_link && !g.incomplete {
+    let broken_link = c.out.iter().any(|d| d.kind == Kind::BrokenLink);
+    if !broken_link && !g.incomplete {
         c.reachability();
         c.loops_without_a_question();
     }
@@ -44,8 +44,6 @@ pub fn check_guide(g: &Guide) -> Vec<Diagnostic> {
 struct Checker<'a> {
     g: &'a Guide,
     out: Vec<Diagnostic>,
-    /// A `start` or `goto` names no node.
-    broken_link: bool,
 }
 
 fn valid_id(id: &str) -> bool {
@@ -75,18 +73,16 @@ fn links(id: &str, n: &Node) -> Vec<(String, String)> {
 }
 
 impl Checker<'_> {
-    fn err(&mut self, path: &str, message: String) {
+    /// A problem with the value at `path`.
+    fn err(&mut self, kind: Kind, path: &str, message: String) {
         let pos = self.g.spans.value(path);
-        self.push(pos.line, pos.col, message);
+        self.out.push(Diagnostic { file: self.g.path.clone(), line: pos.line, col: pos.col, kind, message });
     }
 
-    fn err_key(&mut self, path: &str, message: String) {
+    /// A problem with the key at `path` (a node as a whole, say).
+    fn err_key(&mut self, kind: Kind, path: &str, message: String) {
         let pos = self.g.spans.key(path);
-        self.push(pos.line, pos.col, message);
-    }
-
-    fn push(&mut self, line: usize, col: usize, message: String) {
-        self.out.push(Diagnostic { file: self.g.path.clone(), line, col, message });
+        self.out.push(Diagnostic { file: self.g.path.clone(), line: pos.line, col: pos.col, kind, message });
     }
 
     fn ids(&mut self) {
@@ -94,18 +90,18 @@ impl Checker<'_> {
         for id in f.nodes.keys() {
             if !valid_id(id) {
                 self.err_key(
+                    Kind::Name,
                     &format!("nodes.{id}"),
                     format!("node id `{id}` may only use a-z, 0-9 and _; rename it (and every goto to it)"),
                 );
             }
         }
         if !f.nodes.contains_key(&f.start) {
-            self.broken_link = true;
             if f.start.is_empty() && self.g.incomplete {
                 return; // `start` is missing or not a text: the shape check said so
             }
             let hint = suggest(&f.start, f.nodes.keys().map(String::as_str));
-            self.err("start", format!("`start` names `{}`, which is not a node{hint}", f.start));
+            self.err(Kind::BrokenLink, "start", format!("`start` names `{}`, which is not a node{hint}", f.start));
         }
     }
 
@@ -115,6 +111,7 @@ impl Checker<'_> {
         for (i, s) in f.stages.iter().enumerate() {
             if !seen.insert(s.id.as_str()) {
                 self.err(
+                    Kind::Stage,
                     &format!("stages.{i}.id"),
                     format!("stage `{}` is declared twice; give each stage its own id", s.id),
                 );
@@ -125,6 +122,7 @@ impl Checker<'_> {
             if self.g.stage_index(stage).is_none() {
                 let hint = suggest(stage, f.stages.iter().map(|s| s.id.as_str()));
                 self.err(
+                    Kind::Stage,
                     &format!("nodes.{id}.stage"),
                     format!("node `{id}` is in stage `{stage}`, which `stages:` does not declare{hint}"),
                 );
@@ -141,9 +139,12 @@ impl Checker<'_> {
                 // An empty target stands in for a `goto` the shape check found missing or broken.
                 let placeholder = shaky && target.is_empty();
                 if !placeholder && !g.file.nodes.contains_key(&target) {
-                    self.broken_link = true;
                     let hint = suggest(&target, g.file.nodes.keys().map(String::as_str));
-                    self.err(&path, format!("node `{id}` goes to `{target}`, which does not exist{hint}"));
+                    self.err(
+                        Kind::BrokenLink,
+                        &path,
+                        format!("node `{id}` goes to `{target}`, which does not exist{hint}"),
+                    );
                 }
             }
             let kinds: Vec<&str> = [
@@ -164,6 +165,7 @@ impl Checker<'_> {
             self.ask(id, n);
             if kinds.len() > 1 {
                 self.err_key(
+                    Kind::Node,
                     &p,
                     format!(
                         "node `{id}` has {}; a node has at most one of them: split it into several nodes",
@@ -173,6 +175,7 @@ impl Checker<'_> {
             }
             if n.say.is_none() && n.branch.is_none() {
                 self.err_key(
+                    Kind::Node,
                     &p,
                     format!("node `{id}` has no `say`; add the text it shows (only `branch` nodes may leave it out)"),
                 );
@@ -180,22 +183,29 @@ impl Checker<'_> {
             // An end may offer choices (a way back to a menu); a goto, question or checklist it may not.
             if n.end && (n.goto.is_some() || kinds.iter().any(|k| *k != "choices")) {
                 self.err_key(
+                    Kind::Node,
                     &p,
                     format!("node `{id}` has `end: true` and also a way forward; remove `end` or the way forward"),
                 );
             }
             if !n.end && n.goto.is_none() && kinds.is_empty() {
-                self.err_key(&p, format!("node `{id}` has no way forward: add `goto`, an interaction, or `end: true`"));
+                self.err_key(
+                    Kind::Node,
+                    &p,
+                    format!("node `{id}` has no way forward: add `goto`, an interaction, or `end: true`"),
+                );
             }
             if (n.ask.is_some() || n.checklist.is_some()) && n.goto.is_none() {
                 let kind = if n.ask.is_some() { "ask" } else { "checklist" };
                 self.err_key(
+                    Kind::Node,
                     &p,
                     format!("node `{id}` has `{kind}` but no `goto`; add the node that comes after the answer"),
                 );
             }
             if n.branch.is_some() && n.goto.is_some() {
                 self.err(
+                    Kind::Node,
                     &format!("{p}.goto"),
                     format!("node `{id}` is a `branch`; put its targets in the branch entries and remove `goto`"),
                 );
@@ -207,6 +217,7 @@ impl Checker<'_> {
         let Some(choices) = &n.choices else { return };
         if choices.is_empty() {
             self.err(
+                Kind::Node,
                 &format!("nodes.{id}.choices"),
                 format!("node `{id}` has an empty `choices` list; add at least one choice"),
             );
@@ -214,6 +225,7 @@ impl Checker<'_> {
         for (i, c) in choices.iter().enumerate() {
             if c.goto.is_none() && n.goto.is_none() {
                 self.err(
+                    Kind::Node,
                     &format!("nodes.{id}.choices.{i}"),
                     format!(
                         "choice `{}` of node `{id}` leads nowhere; give it a `goto` (or give the node one)",
@@ -224,6 +236,7 @@ impl Checker<'_> {
         }
         if !choices.is_empty() && choices.iter().all(|c| c.when.is_some()) {
             self.err(
+                Kind::Node,
                 &format!("nodes.{id}.choices"),
                 format!("every choice of node `{id}` has a `when`; when none holds the user is stuck: leave one choice without `when`"),
             );
@@ -233,8 +246,9 @@ impl Checker<'_> {
     fn branch(&mut self, id: &str, n: &Node) {
         let Some(arms) = &n.branch else { return };
         match arms.last() {
-            None => self.err(&format!("nodes.{id}.branch"), format!("node `{id}` has an empty `branch`; add entries `{{when, goto}}`")),
+            None => self.err(Kind::Node, &format!("nodes.{id}.branch"), format!("node `{id}` has an empty `branch`; add entries `{{when, goto}}`")),
             Some(last) if last.when.is_some() => self.err(
+                Kind::Node,
                 &format!("nodes.{id}.branch.{}", arms.len() - 1),
                 format!("the last entry of branch `{id}` has a `when`; when no condition holds the user is stuck: add a last entry with only `goto`"),
             ),
@@ -243,6 +257,7 @@ impl Checker<'_> {
         for (i, arm) in arms.iter().enumerate().take(arms.len().saturating_sub(1)) {
             if arm.when.is_none() {
                 self.err(
+                    Kind::Node,
                     &format!("nodes.{id}.branch.{i}"),
                     format!("entry {} of branch `{id}` has no `when`, so the entries after it are never taken; add a `when` or move it last", i + 1),
                 );
@@ -253,39 +268,13 @@ impl Checker<'_> {
     fn ask(&mut self, id: &str, n: &Node) {
         let Some(a) = &n.ask else { return };
         let p = format!("nodes.{id}.ask");
-        for (key, v) in [("min", &a.min), ("max", &a.max)] {
-            let Some(v) = v else { continue };
-            let text = match v {
-                serde_yaml::Value::String(s) => s.clone(),
-                serde_yaml::Value::Number(n) => n.to_string(),
-                _ => String::new(),
-            };
-            let ok = match a.kind {
-                AskType::Text => text.parse::<u32>().is_ok(),
-                AskType::Number => parse_number(&text).is_some(),
-                AskType::Money => parse_money(&text).is_some(),
-                AskType::Date => {
-                    text == "today" || parse_date(&text, jiff::civil::date(2000, 1, 1)).is_some() && text.len() == 10
-                }
-            };
-            if !ok {
-                let want = match a.kind {
-                    AskType::Text => "a whole number of characters",
-                    AskType::Number => "a number",
-                    AskType::Money => "an amount such as 100 or 0.01",
-                    AskType::Date => "`today` or a date like 2026-12-15",
-                };
-                self.err(
-                    &format!("{p}.{key}"),
-                    format!("`{key}` of a {:?} question must be {want}", a.kind).to_lowercase(),
-                );
-            }
-        }
-        if a.whole && a.kind != AskType::Number {
-            self.err(&format!("{p}.whole"), "`whole` applies to `type: number` only; remove it".into());
+        // What `min`, `max` and `whole` must be depends on the answer's type.
+        for (key, message) in answer::check(a) {
+            self.err(Kind::Answer, &format!("{p}.{key}"), message);
         }
         if !valid_path(&a.save) {
             self.err(
+                Kind::Name,
                 &format!("{p}.save"),
                 format!(
                     "`{}` is not a variable name; use letters, digits and _, with dots between record fields",
@@ -299,15 +288,20 @@ impl Checker<'_> {
         let Some(cl) = &n.checklist else { return };
         let p = format!("nodes.{id}.checklist");
         if cl.items.is_empty() && cl.items_from.is_none() {
-            self.err(&p, format!("checklist `{id}` has no items; add `items:` or `items_from:`"));
+            self.err(Kind::Node, &p, format!("checklist `{id}` has no items; add `items:` or `items_from:`"));
         }
         let mut seen = HashSet::new();
         for (i, it) in cl.items.iter().enumerate() {
             if !valid_id(&it.id) {
-                self.err(&format!("{p}.items.{i}.id"), format!("item id `{}` may only use a-z, 0-9 and _", it.id));
+                self.err(
+                    Kind::Name,
+                    &format!("{p}.items.{i}.id"),
+                    format!("item id `{}` may only use a-z, 0-9 and _", it.id),
+                );
             }
             if !seen.insert(it.id.as_str()) {
                 self.err(
+                    Kind::Node,
                     &format!("{p}.items.{i}.id"),
                     format!("item id `{}` is used twice in checklist `{id}`; ids must differ", it.id),
                 );
@@ -349,7 +343,11 @@ impl Checker<'_> {
                     continue;
                 }
                 let hint = suggest(&var, defined.iter().map(String::as_str));
-                self.err(&name, format!("`{var}` is used in `{name}` but no node saves, sets or computes it{hint}"));
+                self.err(
+                    Kind::Variable,
+                    &name,
+                    format!("`{var}` is used in `{name}` but no node saves, sets or computes it{hint}"),
+                );
             }
         }
         for (id, n) in &self.g.file.nodes {
@@ -357,6 +355,7 @@ impl Checker<'_> {
                 let root = a.from.split('.').next().unwrap_or(&a.from);
                 if !defined.contains(root) {
                     self.err(
+                        Kind::Variable,
                         &format!("nodes.{id}.append.from"),
                         format!("`append` takes `{}`, which no node saves, sets or computes", a.from),
                     );
@@ -372,6 +371,7 @@ impl Checker<'_> {
             && jiff::tz::TimeZone::get(zone).is_err()
         {
             self.err(
+                Kind::Setting,
                 "reminders.time_zone",
                 format!("`{zone}` is not a time zone; use a name like Asia/Shanghai (reminders would never be sent)"),
             );
@@ -379,13 +379,17 @@ impl Checker<'_> {
         if let Some(hour) = r.hour
             && hour > 23
         {
-            self.err("reminders.hour", format!("`hour: {hour}` is not an hour of the day; use 0 to 23"));
+            self.err(Kind::Setting, "reminders.hour", format!("`hour: {hour}` is not an hour of the day; use 0 to 23"));
         }
         if let Some(menu) = &r.menu
             && !self.g.file.nodes.contains_key(menu)
         {
             let hint = suggest(menu, self.g.file.nodes.keys().map(String::as_str));
-            self.err("reminders.menu", format!("reminders offer a button to `{menu}`, which does not exist{hint}"));
+            self.err(
+                Kind::Setting,
+                "reminders.menu",
+                format!("reminders offer a button to `{menu}`, which does not exist{hint}"),
+            );
         }
     }
 
@@ -420,6 +424,7 @@ impl Checker<'_> {
                         if cycle.iter().all(|c| reported.insert(c)) {
                             let names: Vec<String> = cycle.iter().chain([t]).map(|c| format!("`{c}`")).collect();
                             self.err_key(
+                                Kind::Flow,
                                 &format!("nodes.{t}"),
                                 format!("{} loop without a question: a user who gets here never gets to answer; put a question in the loop or change a `goto`", names.join(" → ")),
                             );
@@ -457,6 +462,7 @@ impl Checker<'_> {
         for id in nodes.keys() {
             if !seen.contains(id.as_str()) {
                 self.err_key(
+                    Kind::Flow,
                     &format!("nodes.{id}"),
                     format!("node `{id}` cannot be reached from `start`; link to it with a `goto` or remove it"),
                 );
@@ -472,7 +478,7 @@ impl Checker<'_> {
         let mut can_end: HashSet<&str> = HashSet::new();
         let mut queue: VecDeque<&str> = nodes.iter().filter(|(_, n)| n.end).map(|(id, _)| id.as_str()).collect();
         if queue.is_empty() {
-            self.err("nodes", "no node has `end: true`; mark the node where the guide is finished".into());
+            self.err(Kind::Flow, "nodes", "no node has `end: true`; mark the node where the guide is finished".into());
             return;
         }
         while let Some(id) = queue.pop_front() {
@@ -483,6 +489,7 @@ impl Checker<'_> {
         for id in nodes.keys() {
             if seen.contains(id.as_str()) && !can_end.contains(id.as_str()) {
                 self.err_key(
+                    Kind::Flow,
                     &format!("nodes.{id}"),
                     format!("from node `{id}` no path leads to an `end` node, so users who get here are trapped; add a way out"),
                 );
@@ -502,7 +509,7 @@ fn check_set(guides: &[Guide]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let diag = |g: &Guide, path: &str, message: String| {
         let pos = g.spans.value(path);
-        Diagnostic { file: g.path.clone(), line: pos.line, col: pos.col, message }
+        Diagnostic { file: g.path.clone(), line: pos.line, col: pos.col, kind: Kind::Files, message }
     };
     let mut seen: HashMap<(&str, &str), &Guide> = HashMap::new();
     for g in guides {
@@ -625,7 +632,7 @@ fn compare(base: &Guide, other: &Guide) -> Vec<Diagnostic> {
     let base_name = base.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let at = |path: &str, message: String| {
         let pos = other.spans.value(path);
-        Diagnostic { file: other.path.clone(), line: pos.line, col: pos.col, message }
+        Diagnostic { file: other.path.clone(), line: pos.line, col: pos.col, kind: Kind::Translation, message }
     };
     let mut reported_nodes = HashSet::new();
     for (path, value) in &b {
@@ -676,7 +683,7 @@ fn compare(base: &Guide, other: &Guide) -> Vec<Diagnostic> {
                 } else {
                     format!("`{path}` of {base_name} is missing here; translations differ only in texts")
                 };
-                out.push(Diagnostic { file: other.path.clone(), line, col, message: what });
+                out.push(Diagnostic { file: other.path.clone(), line, col, kind: Kind::Translation, message: what });
             }
         }
     }
@@ -740,6 +747,16 @@ nodes:
         assert_eq!(d[0].message, "node `a` goes to `bb`, which does not exist; did you mean `b`?");
         // `b` is unreachable now, but that only echoes the broken link.
         assert_eq!(d.len(), 1, "{d:#?}");
+    }
+
+    #[test]
+    fn the_flow_is_checked_only_when_no_link_is_broken_whatever_the_wording() {
+        // Decided on the kind: a broken `goto` hides "unreachable", other problems do not.
+        let d = diags(&BASE.replace("    goto: b", "    goto: bb"));
+        assert_eq!(d.iter().map(|d| d.kind).collect::<Vec<_>>(), [Kind::BrokenLink]);
+        let text = format!("{BASE}  lost:\n    say: '{{{{ nobody }}}}'\n    end: true\n");
+        let kinds: Vec<Kind> = diags(&text).iter().map(|d| d.kind).collect();
+        assert_eq!(kinds, [Kind::Variable, Kind::Flow]);
     }
 
     #[test]

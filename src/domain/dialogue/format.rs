@@ -4,11 +4,15 @@
 //! (`dialogues/schema.json`, `guidebot schema`) that editors use and that the
 //! loader checks every file against first (`shape.rs`): unknown keys are errors
 //! there, all of them reported at once, so serde itself is told to skip them.
+//!
+//! `ask:` ([`Ask`], [`AskType`]) is defined with the answer types in
+//! `domain::answer` and named here too.
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+pub use crate::domain::answer::{Ask, AskType};
 use crate::domain::money::Currency;
 
 /// One guide in one language: the whole file.
@@ -172,43 +176,6 @@ pub struct Choice {
     pub when: Option<String>,
 }
 
-/// A typed answer.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub struct Ask {
-    /// Variable (dotted path allowed) the answer is saved to.
-    pub save: String,
-    #[serde(rename = "type")]
-    pub kind: AskType,
-    /// Smallest accepted value (length for text; `today` or a date for dates).
-    #[serde(default)]
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub min: Option<serde_yaml::Value>,
-    /// Largest accepted value.
-    #[serde(default)]
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub max: Option<serde_yaml::Value>,
-    /// Text shown when the answer does not parse or is out of range.
-    #[serde(default)]
-    pub invalid: Option<String>,
-    /// The question may be skipped (saves nothing, the guide goes on).
-    #[serde(default)]
-    pub optional: bool,
-    /// Numbers only: the answer must be a whole number.
-    #[serde(default)]
-    pub whole: bool,
-}
-
-/// The kinds of typed answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AskType {
-    Text,
-    Number,
-    Money,
-    Date,
-}
-
 /// Items the user ticks on and off.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -309,6 +276,73 @@ impl Node {
     pub fn is_interactive(&self) -> bool {
         self.choices.is_some() || self.ask.is_some() || self.checklist.is_some()
     }
+}
+
+/// Every template (`false`) and expression (`true`) in the file, named by its YAML path.
+pub fn template_sources(file: &GuideFile) -> Vec<(String, String, bool)> {
+    let mut out = Vec::new();
+    let mut text = |name: String, src: &str| out.push((name, src.to_owned(), false));
+    if let Some(e) = &file.export {
+        text("export".into(), e);
+    }
+    let mut texts = Vec::new();
+    let mut exprs = Vec::new();
+    for (id, n) in &file.nodes {
+        let p = format!("nodes.{id}");
+        if let Some(s) = &n.say {
+            texts.push((format!("{p}.say"), s.clone()));
+        }
+        for (var, e) in &n.compute {
+            exprs.push((format!("{p}.compute.{var}"), e.clone()));
+        }
+        for (i, c) in n.choices.iter().flatten().enumerate() {
+            texts.push((format!("{p}.choices.{i}.label"), c.label.clone()));
+            if let Some(w) = &c.when {
+                exprs.push((format!("{p}.choices.{i}.when"), w.clone()));
+            }
+            for (var, e) in &c.compute {
+                exprs.push((format!("{p}.choices.{i}.compute.{var}"), e.clone()));
+            }
+        }
+        if let Some(inv) = n.ask.as_ref().and_then(|a| a.invalid.as_ref()) {
+            texts.push((format!("{p}.ask.invalid"), inv.clone()));
+        }
+        if let Some(cl) = &n.checklist {
+            texts.push((format!("{p}.checklist.done"), cl.done.clone()));
+            for (i, it) in cl.items.iter().enumerate() {
+                texts.push((format!("{p}.checklist.items.{i}.label"), it.label.clone()));
+                if let Some(w) = &it.when {
+                    exprs.push((format!("{p}.checklist.items.{i}.when"), w.clone()));
+                }
+            }
+            if let Some(f) = &cl.items_from {
+                exprs.push((format!("{p}.checklist.items_from.list"), f.list.clone()));
+                texts.push((format!("{p}.checklist.items_from.id"), f.id.clone()));
+                texts.push((format!("{p}.checklist.items_from.label"), f.label.clone()));
+            }
+        }
+        for (i, b) in n.branch.iter().flatten().enumerate() {
+            if let Some(w) = &b.when {
+                exprs.push((format!("{p}.branch.{i}.when"), w.clone()));
+            }
+        }
+        for (i, r) in n.remind.iter().enumerate() {
+            texts.push((format!("{p}.remind.{i}.id"), r.id.clone()));
+            texts.push((format!("{p}.remind.{i}.say"), r.say.clone()));
+            exprs.push((format!("{p}.remind.{i}.date"), r.date.clone()));
+            if let Some(w) = &r.when {
+                exprs.push((format!("{p}.remind.{i}.when"), w.clone()));
+            }
+            if let Some(e) = &r.each {
+                exprs.push((format!("{p}.remind.{i}.each"), e.clone()));
+            }
+        }
+    }
+    for (name, src) in texts {
+        text(name, &src);
+    }
+    out.extend(exprs.into_iter().map(|(n, s)| (n, s, true)));
+    out
 }
 
 /// The older name of a reminder's `date`.

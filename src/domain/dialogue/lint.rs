@@ -6,7 +6,8 @@
 
 use jiff::civil::Date;
 
-use super::load::template_sources;
+use super::diagnostic::Kind;
+use super::format::template_sources;
 use super::spans::Pos;
 use super::{Diagnostic, Guide};
 
@@ -25,8 +26,8 @@ pub fn warnings(guides: &[Guide], today: Date) -> Vec<Diagnostic> {
     out
 }
 
-fn push(out: &mut Vec<Diagnostic>, g: &Guide, pos: Pos, message: String) {
-    out.push(Diagnostic { file: g.path.clone(), line: pos.line, col: pos.col, message });
+fn push(out: &mut Vec<Diagnostic>, g: &Guide, pos: Pos, kind: Kind, message: String) {
+    out.push(Diagnostic { file: g.path.clone(), line: pos.line, col: pos.col, kind, message });
 }
 
 /// A `range(…)` call in a template, with its literal size when every argument is a number.
@@ -126,6 +127,7 @@ fn loops(g: &Guide, out: &mut Vec<Diagnostic>) {
                 out,
                 g,
                 place(g, &name, &src, r.at),
+                Kind::LargeLoop,
                 format!(
                     "a loop over `{}` ({n} items) {how} in `{name}`: nested loops multiply, and a text that runs too long is cut off at run time with an apology to the user; loop over fewer items (at most {NESTED_RANGE} when nested)",
                     r.text
@@ -141,6 +143,7 @@ fn loops(g: &Guide, out: &mut Vec<Diagnostic>) {
                 out,
                 g,
                 place(g, &name, &src, r.at),
+                Kind::LargeLoop,
                 format!(
                     "`{}` in `{name}` makes {n} items; a text that runs too long is cut off at run time with an apology to the user; use at most {HUGE_RANGE}",
                     r.text
@@ -200,6 +203,7 @@ fn past_reminders(g: &Guide, today: Date, out: &mut Vec<Diagnostic>) {
                     out,
                     g,
                     pos,
+                    Kind::PastReminder,
                     format!(
                         "reminder `{}` is about `today` and due {days} day{s} before it, a day already past when it is scheduled: {late}; use a later date or `days_before: 0`",
                         r.id
@@ -212,6 +216,7 @@ fn past_reminders(g: &Guide, today: Date, out: &mut Vec<Diagnostic>) {
                         out,
                         g,
                         pos,
+                        Kind::PastReminder,
                         format!(
                             "reminder `{}` is due on {send}, which is already past: {late}; use a later date",
                             r.id
@@ -223,6 +228,7 @@ fn past_reminders(g: &Guide, today: Date, out: &mut Vec<Diagnostic>) {
                     out,
                     g,
                     pos,
+                    Kind::PastReminder,
                     format!(
                         "reminder `{}` is about `{expr}`, which is asked with `max: today`, so its day is always past or today when it is scheduled: {late}; remind about a later date",
                         r.id

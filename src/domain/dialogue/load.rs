@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::check;
-use super::format::{GuideFile, OLD_DATE_KEY};
+use super::diagnostic::Kind;
+use super::format::{GuideFile, OLD_DATE_KEY, template_sources};
 use super::shape::read_shape;
 use super::spans::{self, Pos};
 use super::templates::Templates;
@@ -49,20 +50,26 @@ pub fn load_guide(path: &Path, text: &str) -> Result<Guide, Vec<Diagnostic>> {
 /// with unknown keys or broken templates, so that `check` can look further), and every
 /// problem found on the way.
 pub fn read_guide(path: &Path, text: &str) -> (Option<Guide>, Vec<Diagnostic>) {
-    let at = |pos: Pos, message: String| Diagnostic { file: path.to_path_buf(), line: pos.line, col: pos.col, message };
+    let at = |pos: Pos, kind: Kind, message: String| Diagnostic {
+        file: path.to_path_buf(),
+        line: pos.line,
+        col: pos.col,
+        kind,
+        message,
+    };
     if text.len() > MAX_FILE_BYTES {
-        return (None, vec![at(Pos { line: 1, col: 1, block: false }, too_big(text.len() as u64))]);
+        return (None, vec![at(Pos { line: 1, col: 1, block: false }, Kind::Unreadable, too_big(text.len() as u64))]);
     }
     let (mut spans, doc) = match spans::parse(text) {
         Ok(parsed) => parsed,
         Err(e) => {
             let message =
                 format!("this is not valid YAML: {}; check the indentation and quotes around this place", e.message);
-            return (None, vec![at(e.pos, message)]);
+            return (None, vec![at(e.pos, Kind::Unreadable, message)]);
         }
     };
     let (value, shape) = read_shape(&doc);
-    let mut errors: Vec<Diagnostic> = shape.iter().map(|p| at(p.pos, p.message.clone())).collect();
+    let mut errors: Vec<Diagnostic> = shape.iter().map(|p| at(p.pos, Kind::Shape, p.message.clone())).collect();
     if !matches!(doc, spans::Yaml::Map { .. }) {
         return (None, errors); // not even a mapping of keys: nothing further to look at
     }
@@ -72,7 +79,7 @@ pub fn read_guide(path: &Path, text: &str) -> (Option<Guide>, Vec<Diagnostic>) {
             // The shape check has said it in plain words already, and stands in for what it
             // could not read: serde failing as well is a gap in the shape check.
             if errors.is_empty() {
-                errors.push(at(Pos { line: 1, col: 1, block: false }, explain_serde_error(&e)));
+                errors.push(at(Pos { line: 1, col: 1, block: false }, Kind::Unreadable, explain_serde_error(&e)));
             }
             return (None, errors);
         }
@@ -96,6 +103,7 @@ pub fn read_guide(path: &Path, text: &str) -> (Option<Guide>, Vec<Diagnostic>) {
             let detail = e.detail().map(str::to_owned).unwrap_or_else(|| e.kind().to_string());
             errors.push(at(
                 Pos { line, ..pos },
+                Kind::Template,
                 format!("the {what} in `{name}` does not compile: {detail}; fix its {{{{ }}}} or {{% %}} syntax"),
             ));
         }
@@ -137,73 +145,6 @@ pub fn read_library(files: &[(PathBuf, String)]) -> (Vec<Guide>, Vec<Diagnostic>
 pub fn load_library(files: &[(PathBuf, String)]) -> Result<Library, Vec<Diagnostic>> {
     let (guides, errors) = read_library(files);
     if errors.is_empty() { Ok(Library::new(guides)) } else { Err(errors) }
-}
-
-/// Every template (`false`) and expression (`true`) in the file, named by its YAML path.
-pub fn template_sources(file: &GuideFile) -> Vec<(String, String, bool)> {
-    let mut out = Vec::new();
-    let mut text = |name: String, src: &str| out.push((name, src.to_owned(), false));
-    if let Some(e) = &file.export {
-        text("export".into(), e);
-    }
-    let mut texts = Vec::new();
-    let mut exprs = Vec::new();
-    for (id, n) in &file.nodes {
-        let p = format!("nodes.{id}");
-        if let Some(s) = &n.say {
-            texts.push((format!("{p}.say"), s.clone()));
-        }
-        for (var, e) in &n.compute {
-            exprs.push((format!("{p}.compute.{var}"), e.clone()));
-        }
-        for (i, c) in n.choices.iter().flatten().enumerate() {
-            texts.push((format!("{p}.choices.{i}.label"), c.label.clone()));
-            if let Some(w) = &c.when {
-                exprs.push((format!("{p}.choices.{i}.when"), w.clone()));
-            }
-            for (var, e) in &c.compute {
-                exprs.push((format!("{p}.choices.{i}.compute.{var}"), e.clone()));
-            }
-        }
-        if let Some(inv) = n.ask.as_ref().and_then(|a| a.invalid.as_ref()) {
-            texts.push((format!("{p}.ask.invalid"), inv.clone()));
-        }
-        if let Some(cl) = &n.checklist {
-            texts.push((format!("{p}.checklist.done"), cl.done.clone()));
-            for (i, it) in cl.items.iter().enumerate() {
-                texts.push((format!("{p}.checklist.items.{i}.label"), it.label.clone()));
-                if let Some(w) = &it.when {
-                    exprs.push((format!("{p}.checklist.items.{i}.when"), w.clone()));
-                }
-            }
-            if let Some(f) = &cl.items_from {
-                exprs.push((format!("{p}.checklist.items_from.list"), f.list.clone()));
-                texts.push((format!("{p}.checklist.items_from.id"), f.id.clone()));
-                texts.push((format!("{p}.checklist.items_from.label"), f.label.clone()));
-            }
-        }
-        for (i, b) in n.branch.iter().flatten().enumerate() {
-            if let Some(w) = &b.when {
-                exprs.push((format!("{p}.branch.{i}.when"), w.clone()));
-            }
-        }
-        for (i, r) in n.remind.iter().enumerate() {
-            texts.push((format!("{p}.remind.{i}.id"), r.id.clone()));
-            texts.push((format!("{p}.remind.{i}.say"), r.say.clone()));
-            exprs.push((format!("{p}.remind.{i}.date"), r.date.clone()));
-            if let Some(w) = &r.when {
-                exprs.push((format!("{p}.remind.{i}.when"), w.clone()));
-            }
-            if let Some(e) = &r.each {
-                exprs.push((format!("{p}.remind.{i}.each"), e.clone()));
-            }
-        }
-    }
-    for (name, src) in texts {
-        text(name, &src);
-    }
-    out.extend(exprs.into_iter().map(|(n, s)| (n, s, true)));
-    out
 }
 
 /// What serde found, in an author's words. The shape check (`shape.rs`) reports nearly

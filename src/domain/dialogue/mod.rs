@@ -1,12 +1,13 @@
 //! Dialogues: the file format, loading text into a [`Guide`] with every
-//! template compiled, and checking guides for authors' mistakes. Pure: callers
-//! read the files and hand over their text.
+//! template compiled, checking guides for authors' mistakes, and reporting
+//! them as text. Pure: callers read the files and hand over their text.
 
 pub mod check;
 pub mod diagnostic;
 pub mod format;
 pub mod lint;
 pub mod load;
+pub mod report;
 pub mod shape;
 pub mod spans;
 pub mod templates;
@@ -14,11 +15,14 @@ pub mod templates;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
+use crate::domain::answer::Facts;
+use crate::domain::money::Currency;
+
 pub use diagnostic::Diagnostic;
 pub use format::{GuideFile, Node};
 pub use load::{load_guide, load_library, read_library};
 use spans::Spans;
-use templates::Templates;
+use templates::{BUILTIN_NAMES, Templates};
 
 /// The candidate closest to `word` (a typo away at most), for "did you mean" hints.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -77,6 +81,74 @@ impl Guide {
     pub fn first_node_of_stage(&self, stage: &str) -> Option<&str> {
         self.file.nodes.iter().find(|(_, n)| n.stage.as_deref() == Some(stage)).map(|(id, _)| id.as_str())
     }
+}
+
+/// What a typed answer needs to know of the guide it is asked in.
+impl Facts for Guide {
+    fn currency(&self) -> Currency {
+        self.file.currency()
+    }
+
+    fn feeds_reminders(&self, save: &str) -> bool {
+        feeds_reminders(self, save)
+    }
+}
+
+/// Whether a reminder is built from the variable `save` names: read by a `remind`
+/// entry, or by a `compute` (or an `append`) whose result one reads, at any depth.
+pub fn feeds_reminders(guide: &Guide, save: &str) -> bool {
+    let root = save.split('.').next().unwrap_or(save);
+    let t = &guide.templates;
+    let builtin = |n: &String| BUILTIN_NAMES.contains(&n.as_str());
+    let mut needed: HashSet<String> = HashSet::new();
+    // (what is written, the expression that writes it)
+    let mut writes: Vec<(String, String)> = Vec::new();
+    for (id, node) in &guide.file.nodes {
+        let p = format!("nodes.{id}");
+        for i in 0..node.remind.len() {
+            for part in ["on", "each", "when"] {
+                needed.extend(t.undeclared(&format!("{p}.remind.{i}.{part}")).into_iter().filter(|n| !builtin(n)));
+            }
+        }
+        for k in node.compute.keys() {
+            writes.push((root_of(k), format!("{p}.compute.{k}")));
+        }
+        for (i, c) in node.choices.iter().flatten().enumerate() {
+            for k in c.compute.keys() {
+                writes.push((root_of(k), format!("{p}.choices.{i}.compute.{k}")));
+            }
+        }
+    }
+    let appends: Vec<(String, String)> = guide
+        .file
+        .nodes
+        .values()
+        .filter_map(|n| n.append.as_ref())
+        .map(|a| (root_of(&a.to), root_of(&a.from)))
+        .collect();
+    loop {
+        let before = needed.len();
+        for (target, expr) in &writes {
+            if needed.contains(target) {
+                needed.extend(t.undeclared(expr).into_iter().filter(|n| !builtin(n) && n != target));
+            }
+        }
+        for (to, from) in &appends {
+            if needed.contains(to) {
+                needed.insert(from.clone());
+            }
+        }
+        if needed.contains(root) {
+            return true;
+        }
+        if needed.len() == before {
+            return false;
+        }
+    }
+}
+
+fn root_of(path: &str) -> String {
+    path.split('.').next().unwrap_or(path).to_owned()
 }
 
 /// Every loaded guide, in every language.

@@ -360,7 +360,8 @@ mod tests {
 
     #[test]
     fn shipped_templates_stay_well_within_the_fuel() {
-        use crate::domain::dialogue::load::{load_guide, template_sources};
+        use crate::domain::dialogue::format::template_sources;
+        use crate::domain::dialogue::load::load_guide;
         let files = [
             ("huabei-overdue.en.yaml", include_str!("../../../dialogues/huabei-overdue.en.yaml")),
             ("huabei-overdue.zh.yaml", include_str!("../../../dialogues/huabei-overdue.zh.yaml")),

@@ -1,6 +1,7 @@
 //! The engine's own words (buttons, confirmations, hints) in each language
 //! it knows. Dialogue texts come from the YAML files; these are the few
-//! sentences every guide shares. Unknown languages get English.
+//! sentences every guide shares. Unknown languages get English. What a typed
+//! answer that will not do is told lives with its type, in `domain::answer`.
 
 /// One built-in sentence or label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,19 +46,6 @@ pub enum Ui {
     NoGuides,
     UnknownCommand,
     ExportReady,
-    BadMoney,
-    BadNumber,
-    BadWhole,
-    BadDate,
-    BadText,
-    /// `{limit}`.
-    TooSmall,
-    /// `{limit}`.
-    TooLarge,
-    /// `{limit}`.
-    TooShort,
-    /// `{limit}`.
-    TooLong,
     ProgressTitle,
     NoProgress,
     Exported,
@@ -66,32 +54,11 @@ pub enum Ui {
     Answered,
     GuideUnavailable,
     ConfirmSwitch,
-    /// `{code}`, `{symbol}`, `{found}`, `{example}`.
-    OtherCurrency,
-    /// `{example}`: a date on or after today.
-    DatePast,
-    /// `{example}`: a date on or before today.
-    DateFuture,
-    /// `{min}`, `{example}`.
-    DateFrom,
-    /// `{max}`, `{example}`.
-    DateUntil,
-    /// `{min}`, `{max}`, `{example}`.
-    DateBetween,
     TooLargeToWorkOut,
     /// Shown instead of a text whose template ran too long.
     TextUnavailable,
     /// The button on a reminder.
     BackToMenu,
-}
-
-/// `text` with each `{name}` replaced by its value.
-pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
-    let mut out = text.to_owned();
-    for (name, value) in values {
-        out = out.replace(&format!("{{{name}}}"), value);
-    }
-    out
 }
 
 /// The sentence `key` in `lang` (English when the language is unknown).
@@ -148,15 +115,6 @@ fn en(key: Ui) -> &'static str {
         NoGuides => "No guide is loaded right now. Please try again later.",
         UnknownCommand => "I don't know that command. /help lists what I can do.",
         ExportReady => "Here is your case file: everything you entered, in one document.",
-        BadMoney => "Please type an amount, for example {example} or {shown}.",
-        BadNumber => "Please type a number, for example {example}.",
-        BadWhole => "Please type a whole number, for example {example}.",
-        BadDate => "Please type a date, for example {example} or {short}.",
-        BadText => "Please type a short answer.",
-        TooSmall => "That is less than the smallest accepted value: {limit}.",
-        TooLarge => "That is more than the largest accepted value: {limit}.",
-        TooShort => "That is shorter than expected; minimum length: {limit}.",
-        TooLong => "That is longer than expected; maximum length: {limit}.",
         ProgressTitle => "Your progress",
         NoProgress => "You have not started a guide yet. Send /start.",
         Exported => "Exported",
@@ -167,14 +125,6 @@ fn en(key: Ui) -> &'static str {
             "This guide is being updated and is not available right now. Everything you entered is kept; please try again in a little while."
         }
         ConfirmSwitch => "Switch to that guide? The answers you gave in this guide will be cleared; your notes stay.",
-        OtherCurrency => {
-            "Amounts here are in {code} ({symbol}), so {found} cannot be used. Please type the amount in {code}, for example {example}."
-        }
-        DatePast => "That date has already passed. Please type today or a later date, for example {example}.",
-        DateFuture => "That date is still to come. Please type today or an earlier date, for example {example}.",
-        DateFrom => "Please type a date on or after {min}, for example {example}.",
-        DateUntil => "Please type a date on or before {max}, for example {example}.",
-        DateBetween => "Please type a date from {min} to {max}, for example {example}.",
         TooLargeToWorkOut => {
             "One of the figures here became too large to work out. Please check the amounts you typed; /review lets you change them."
         }
@@ -230,15 +180,6 @@ fn zh(key: Ui) -> &'static str {
         NoGuides => "现在没有可用的指南，请稍后再试。",
         UnknownCommand => "我不认识这个命令。发送 /help 查看可用命令。",
         ExportReady => "这是你的案件材料，你输入的内容都整理在这一份文件里。",
-        BadMoney => "请输入金额，例如 {example} 或 {shown}。",
-        BadNumber => "请输入一个数字，例如 {example}。",
-        BadWhole => "请输入一个整数，例如 {example}。",
-        BadDate => "请输入日期，例如 {example} 或 {short}。",
-        BadText => "请简单输入几个字。",
-        TooSmall => "数值低于允许的最小值：{limit}。",
-        TooLarge => "数值高于允许的最大值：{limit}。",
-        TooShort => "内容太短，最少字数：{limit}。",
-        TooLong => "内容太长，最多字数：{limit}。",
         ProgressTitle => "你的进度",
         NoProgress => "你还没有开始任何指南。发送 /start 开始。",
         Exported => "导出时间",
@@ -247,12 +188,6 @@ fn zh(key: Ui) -> &'static str {
         Answered => "你的回答",
         GuideUnavailable => "这份指南正在更新，暂时用不了。你输入的内容都还在，请稍后再试。",
         ConfirmSwitch => "要换到那份指南吗？这份指南里的回答会清空，笔记会保留。",
-        OtherCurrency => "这里的金额以 {code}（{symbol}）计，不能用 {found}。请按 {code} 输入金额，例如 {example}。",
-        DatePast => "这个日期已经过去了。请输入今天或以后的日期，例如 {example}。",
-        DateFuture => "这个日期还没到。请输入今天或之前的日期，例如 {example}。",
-        DateFrom => "请输入 {min} 或以后的日期，例如 {example}。",
-        DateUntil => "请输入 {max} 或之前的日期，例如 {example}。",
-        DateBetween => "请输入 {min} 到 {max} 之间的日期，例如 {example}。",
         TooLargeToWorkOut => "这里有一项数字大得无法计算。请检查你输入的金额，可以用 /review 修改。",
         TextUnavailable => "抱歉，这部分内容现在无法显示。你可以继续，或发送 /back 返回上一步。",
         BackToMenu => "回到菜单",
