@@ -21,6 +21,8 @@
 
 #[path = "loadtest/fake_api.rs"]
 mod fake_api;
+#[path = "loadtest/pg.rs"]
+mod pg;
 #[path = "loadtest/procs.rs"]
 mod procs;
 #[path = "loadtest/users.rs"]
@@ -61,6 +63,9 @@ usage: cargo bench --bench loadtest -- [FLAGS]
   --only LIST          bots to run, comma-separated: guidebot, teloxide (teloxide + InMemStorage),
                        sled (teloxide + sled, flushed on every update); default guidebot,teloxide
   --bin-path PATH      the guidebot binary (default: the one cargo built for this bench)
+  --store postgres://… run guidebot on this PostgreSQL server instead of sled: each run gets
+                       a database of its own (created, and dropped after), so the URL's user
+                       must be allowed to create databases
   --trace              print every update the users send and every message they get
   --help               this text";
 
@@ -97,6 +102,8 @@ struct Opts {
     flood: bool,
     only: Vec<Kind>,
     bin_path: Option<PathBuf>,
+    /// A PostgreSQL server for guidebot's store instead of sled.
+    store: Option<String>,
     trace: bool,
 }
 
@@ -110,6 +117,7 @@ fn parse(args: &[String]) -> Result<Option<Opts>, String> {
         flood: false,
         only: vec![Kind::Guidebot, Kind::Teloxide],
         bin_path: None,
+        store: None,
         trace: false,
     };
     let mut args = args.iter();
@@ -148,6 +156,13 @@ fn parse(args: &[String]) -> Result<Option<Opts>, String> {
                 opts.only = kinds.into_iter().collect();
             }
             "--bin-path" => opts.bin_path = Some(PathBuf::from(value()?)),
+            "--store" => {
+                let url = value()?;
+                if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+                    return Err(format!("--store takes a postgres:// URL, not `{url}` (sled is the default)"));
+                }
+                opts.store = Some(url.to_owned());
+            }
             other => return Err(format!("unknown flag `{other}`")),
         }
     }
@@ -327,19 +342,30 @@ async fn run(opts: &Opts) -> Result<(), String> {
 }
 
 /// How to start `kind` against `api_url` with its data in `dir`.
-fn launch(kind: Kind, dir: &Path, api_url: &str, guidebot: Option<&Path>, pacing_off: bool) -> Result<Launch, String> {
+fn launch(
+    kind: Kind,
+    dir: &Path,
+    api_url: &str,
+    guidebot: Option<&Path>,
+    pacing_off: bool,
+    store: Option<&str>,
+) -> Result<Launch, String> {
     let env = vec![
         ("TELOXIDE_TOKEN".to_owned(), TOKEN.to_owned()),
         ("TELOXIDE_API_URL".to_owned(), api_url.to_owned()),
-        ("RUST_LOG".to_owned(), "warn".to_owned()),
+        // LOADTEST_BOT_LOG=guidebot=info (say) to see more of the bot's log.
+        ("RUST_LOG".to_owned(), std::env::var("LOADTEST_BOT_LOG").unwrap_or_else(|_| "warn".to_owned())),
     ];
     let log = dir.join("bot.log");
     let data = dir.join("data").into_os_string();
     match kind {
         Kind::Guidebot => {
             let program = guidebot.ok_or("no guidebot binary")?.to_path_buf();
-            let mut args: Vec<OsString> =
-                vec!["--dialogues".into(), dir.join("dialogues").into_os_string(), "--data".into(), data, "bot".into()];
+            let mut args: Vec<OsString> = vec!["--dialogues".into(), dir.join("dialogues").into_os_string()];
+            match store {
+                Some(url) => args.extend(["bot".into(), "--store".into(), url.into()]),
+                None => args.extend(["--data".into(), data, "bot".into()]),
+            }
             if pacing_off {
                 args.extend(["--max-per-second", "0", "--per-chat-per-second", "0"].map(OsString::from));
             }
@@ -380,8 +406,20 @@ async fn run_once(
     let (senders, mut receivers): (Vec<_>, Vec<_>) = (0..chats).map(|_| mpsc::unbounded_channel()).unzip();
     let api =
         FakeApi::start(senders, opts.fault_permille).await.map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
-    let mut bot = BotProcess::start(launch(kind, dir.path(), &api.url(), guidebot, pacing_off)?)
-        .map_err(|e| format!("cannot start {label}: {e}"))?;
+    // A database of its own for this run, when guidebot runs on PostgreSQL.
+    let database = match (&opts.store, kind) {
+        (Some(server), Kind::Guidebot) => Some(pg::Scratch::create(server)?),
+        _ => None,
+    };
+    let mut bot = BotProcess::start(launch(
+        kind,
+        dir.path(),
+        &api.url(),
+        guidebot,
+        pacing_off,
+        database.as_ref().map(|d| d.url.as_str()),
+    )?)
+    .map_err(|e| format!("cannot start {label}: {e}"))?;
 
     // Ready when it polls for updates.
     let ready_by = Instant::now() + Duration::from_secs(60);
@@ -482,6 +520,15 @@ async fn run_once(
     api.close();
     if clean_stop != Some(true) {
         eprintln!("note: {label} did not stop cleanly on SIGTERM within 10 s ({clean_stop:?})");
+    }
+    if std::env::var_os("LOADTEST_BOT_LOG").is_some() {
+        // Asked for: the end of the bot's log, before its folder goes.
+        let log = std::fs::read_to_string(dir.path().join("bot.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        eprintln!("--- the last lines of {label}'s log");
+        for line in &lines[lines.len().saturating_sub(40)..] {
+            eprintln!("{line}");
+        }
     }
     Ok(RunResult {
         window,
