@@ -37,8 +37,9 @@ use teloxide::dispatching::Dispatcher;
 use teloxide::dispatching::ShutdownToken;
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::requests::Requester;
+use teloxide::stop::StopToken;
 use teloxide::types::Me;
-use teloxide::update_listeners::Polling;
+use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::{ApiError, Bot, RequestError, dptree};
 use tokio::sync::watch;
 
@@ -197,7 +198,8 @@ where
         .default_handler(|_| async {})
         .error_handler(LogErrors::new(&outbox, "an update could not be answered"))
         .build();
-    let stopper = tokio::spawn(stop_on(shutdown, dispatcher.shutdown_token()));
+    let (stopping, stop_listener) = watch::channel(false);
+    let stopper = tokio::spawn(stop_on(shutdown, dispatcher.shutdown_token(), stopping));
     let (stop_reminders, reminders_stopped) = watch::channel(false);
     let reminders = tokio::spawn(reminders::remind_every(
         Arc::clone(&app),
@@ -210,13 +212,18 @@ where
     let errors = LogErrors::new(&outbox, "getting updates failed");
     let dispatched = match webhook {
         None => {
-            let listener = Polling::builder(bot).timeout(settings.poll_timeout).delete_webhook().await.build();
-            settings.metrics.set_serving(true);
-            dispatcher.try_dispatch_with_listener(listener, errors).await
-        }
-        Some((listener, server)) => {
+            let mut listener = Polling::builder(bot).timeout(settings.poll_timeout).delete_webhook().await.build();
+            let also = stop_listener_too(listener.stop_token(), stop_listener);
             settings.metrics.set_serving(true);
             let dispatched = dispatcher.try_dispatch_with_listener(listener, errors).await;
+            also.abort();
+            dispatched
+        }
+        Some((mut listener, server)) => {
+            let also = stop_listener_too(listener.stop_token(), stop_listener);
+            settings.metrics.set_serving(true);
+            let dispatched = dispatcher.try_dispatch_with_listener(listener, errors).await;
+            also.abort();
             server.stop().await;
             dispatched
         }
@@ -261,14 +268,30 @@ fn webhook_error(outbox: &Outbox, hook: &Webhook, err: webhook::StartError) -> B
     }
 }
 
-/// Waits for `shutdown`, then asks the dispatcher to stop. The dispatcher
-/// refuses until it has started, so it is asked again until it accepts.
-async fn stop_on<S: Future<Output = ()>>(shutdown: S, token: ShutdownToken) {
+/// Waits for `shutdown`, then asks the dispatcher to stop (and tells
+/// [`stop_listener_too`]). The dispatcher refuses until it has started, so it
+/// is asked again until it accepts.
+async fn stop_on<S: Future<Output = ()>>(shutdown: S, token: ShutdownToken, stopping: watch::Sender<bool>) {
     shutdown.await;
     tracing::info!("shutting down: finishing the updates in flight");
+    stopping.send_replace(true);
     while token.shutdown().is_err() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Stops the update listener itself once the stop begins. teloxide's
+/// dispatcher hears its shutdown token only while it waits for the next
+/// update: if the token fires while it is handing an update to a busy chat's
+/// queue (under load, often), it never hears it and goes on polling. Ending
+/// the listener's stream ends the dispatcher's loop in every case; it then
+/// finishes the updates in flight as usual.
+fn stop_listener_too(listener: StopToken, mut stopping: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if stopping.wait_for(|stop| *stop).await.is_ok() {
+            listener.stop();
+        }
+    })
 }
 
 /// The dispatcher's and the listener's error handler: logs through
