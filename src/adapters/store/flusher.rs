@@ -22,7 +22,6 @@
 use std::{
     sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
     thread::{self, JoinHandle},
-    time::Duration,
 };
 
 use super::StoreError;
@@ -66,13 +65,7 @@ struct State {
     stopped: bool,
     /// Work waiting for flush number `.0` (or a later one).
     after: Vec<(u64, After)>,
-    /// A writer waits for a flush but does not need one soon: the next flush
-    /// anybody asks for will do, or one after [`LAZY_WINDOW`].
-    lazy: bool,
 }
-
-/// How long a lazy ticket waits for a flush somebody else asks for.
-const LAZY_WINDOW: Duration = Duration::from_millis(2);
 
 /// A write's claim on a flush that starts after it: wait for it, blocking
 /// ([`Ticket::wait`]) or async ([`Ticket::settled`]).
@@ -93,7 +86,6 @@ impl Flusher {
                 shutdown: false,
                 stopped: false,
                 after: Vec::new(),
-                lazy: false,
             }),
             work: Condvar::new(),
             done: Condvar::new(),
@@ -125,20 +117,6 @@ impl Flusher {
             if let Some(after) = after {
                 state.after.push((target, after));
             }
-            self.shared.work.notify_one();
-        }
-        Ticket { shared: Arc::clone(&self.shared), target }
-    }
-
-    /// Like [`Flusher::ticket`], for a write that can wait a little: it rides
-    /// along with the next flush another writer asks for, and gets one of its
-    /// own only if none comes within [`LAZY_WINDOW`]. Under load that costs
-    /// no flush at all.
-    pub(super) fn lazy_ticket(&self) -> Ticket {
-        let mut state = self.shared.lock();
-        let target = state.started + 1;
-        if !state.stopped && !state.requested && !state.lazy {
-            state.lazy = true;
             self.shared.work.notify_one();
         }
         Ticket { shared: Arc::clone(&self.shared), target }
@@ -227,25 +205,13 @@ fn run(shared: &Shared, flush: &mut FlushFn) {
     let _stop = StopOnExit(shared);
     loop {
         let mut state = shared.lock();
-        while !state.requested {
-            if state.shutdown {
-                state.requested = state.lazy;
-                break;
-            }
-            if state.lazy {
-                let (next, waited) =
-                    shared.work.wait_timeout(state, LAZY_WINDOW).unwrap_or_else(PoisonError::into_inner);
-                state = next;
-                state.requested |= waited.timed_out() && state.lazy;
-            } else {
-                state = shared.work.wait(state).unwrap_or_else(PoisonError::into_inner);
-            }
+        while !state.requested && !state.shutdown {
+            state = shared.work.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
         if !state.requested {
             break; // shutdown with nobody waiting
         }
         state.requested = false;
-        state.lazy = false;
         state.started += 1;
         let number = state.started;
         drop(state);
@@ -356,43 +322,6 @@ mod tests {
         let last = tickets.into_iter().last().expect("tickets");
         last.wait().expect("flushed");
         assert_eq!(*ran.lock().expect("lock"), (0..20).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn a_lazy_ticket_rides_along_or_gets_its_own_flush_soon() {
-        let count = Arc::new(AtomicUsize::new(0));
-        let (go, gate) = std::sync::mpsc::channel::<()>();
-        let gate = Mutex::new(gate);
-        let counter = Arc::clone(&count);
-        let flusher = Flusher::start(Box::new(move || {
-            // The first flush holds until the test lets it go.
-            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-                gate.lock().expect("gate").recv().ok();
-            }
-            Ok(0)
-        }))
-        .expect("spawn");
-        let first = flusher.ticket(None);
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while count.load(Ordering::SeqCst) == 0 {
-            assert!(std::time::Instant::now() < deadline, "the first flush never started");
-            thread::yield_now();
-        }
-        // Both wait for the flush after the one in progress: one flush serves both.
-        let lazy = flusher.lazy_ticket();
-        let eager = flusher.ticket(None);
-        go.send(()).expect("release");
-        first.wait().expect("flushed");
-        eager.wait().expect("flushed");
-        lazy.wait().expect("flushed");
-        assert_eq!(count.load(Ordering::SeqCst), 2, "one flush for the eager and the lazy writer");
-        // Alone, a lazy writer still gets a flush of its own.
-        flusher.lazy_ticket().wait().expect("flushed");
-        assert_eq!(count.load(Ordering::SeqCst), 3);
-        // Dropping the flusher does not strand a lazy waiter.
-        let lazy = flusher.lazy_ticket();
-        drop(flusher);
-        lazy.wait().expect("the final flush covers it");
     }
 
     #[test]

@@ -21,8 +21,7 @@
 //!   it returns. Flushes are batched: one flusher thread serves every writer
 //!   waiting at that moment (group commit, see `flusher.rs`). An async caller
 //!   can take the write and the wait apart ([`Store::commit_deferred`] and a
-//!   [`Durable`] to await), so that waiting for the disk holds no thread; a
-//!   delivered mark waits for the next flush anybody asks for (at most 2 ms).
+//!   [`Durable`] to await), so that waiting for the disk holds no thread.
 //! - An event id is applied once: a commit or erase whose id was applied
 //!   before writes nothing and returns [`StoreError::AlreadyApplied`].
 //! - Notes are appended under keys of their own: adding one never rewrites

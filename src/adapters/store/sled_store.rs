@@ -322,9 +322,8 @@ impl SledStore {
         Ok(())
     }
 
-    /// Takes an item out of the outbox; a `lazy` mark waits for the next flush
-    /// another writer asks for (a blocking caller wants its own at once).
-    fn mark_delivered(&self, user: UserId, seq: u64, lazy: bool) -> Result<Durable, StoreError> {
+    /// Takes an item out of the outbox, durable once the returned flush is done.
+    fn mark_delivered(&self, user: UserId, seq: u64) -> Result<Durable, StoreError> {
         let _pause = self.pause();
         self.space.check(2)?;
         let guard = self.slots.lock_user(user)?;
@@ -340,15 +339,15 @@ impl SledStore {
                 && self.outbox.scan_prefix(encoding::outbox_prefix(bucket, &slot.handle)).next().is_none();
             drop(guard);
             // Durable before the next message of the chat goes out: after a crash,
-            // a message Telegram already has is not sent again. A mark can wait a
-            // little for a flush: it rides along with the next save of anybody.
+            // a message Telegram already has is not sent again. (A mark that waited
+            // for somebody else's flush, up to 2 ms, let 14 messages in 206 kills of
+            // the load test go out twice, against 1 with a flush of its own.)
             if farewell_done {
                 self.flusher.wait_durable()?;
                 self.slots.lock(bucket)?.put(at, None)?;
                 return Ok(Durable::done());
             }
-            let ticket = if lazy { self.flusher.lazy_ticket() } else { self.flusher.ticket(None) };
-            return Ok(Durable(Some(ticket)));
+            return Ok(Durable(Some(self.flusher.ticket(None))));
         }
         Ok(Durable::done())
     }
@@ -608,11 +607,11 @@ impl Store for SledStore {
     }
 
     fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
-        self.mark_delivered(user, seq, false)?.wait()
+        self.delivered_deferred(user, seq)?.wait()
     }
 
     fn delivered_deferred(&self, user: UserId, seq: u64) -> Result<Durable, StoreError> {
-        self.mark_delivered(user, seq, true)
+        self.mark_delivered(user, seq)
     }
 
     fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
