@@ -30,7 +30,7 @@ use std::time::Duration;
 use fake_bot_api::{Call, FakeBotApi, Person, TOKEN};
 use serde_json::Value;
 use util::Test;
-use util::process::{Proc, Tmpfs, entries_under, files_containing, is_root, mode};
+use util::process::{Proc, Tmpfs, bot_command, dialogues, entries_under, files_containing, is_root, mode};
 
 const ANN: Person = Person { id: 4242, first_name: "Ann", lang: "en" };
 const BOB: Person = Person { id: 5353, first_name: "Bob", lang: "en" };
@@ -48,30 +48,11 @@ const NOTES_TITLE: &str = "Your notes";
 const CONFIRM_DELETE: &str = "Erase everything you entered here";
 const DELETED: &str = "Everything you entered has been erased.";
 
-fn dialogues() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues")
-}
-
 // ----- the bot -------------------------------------------------------------
 
 /// `guidebot bot` on `t`'s data directory, talking to the fake Bot API, no pacing.
 fn start_bot(t: &Test, api: &FakeBotApi) -> Proc {
-    let dialogues = dialogues();
-    let mut cmd = t.cmd(&[
-        "bot",
-        "--dialogues",
-        dialogues.to_str().expect("utf-8 path"),
-        "--data",
-        "data",
-        "--min-free-mb",
-        "0",
-        "--max-per-second",
-        "0",
-        "--per-chat-per-second",
-        "0",
-    ]);
-    cmd.env("TELOXIDE_TOKEN", TOKEN).env("TELOXIDE_API_URL", api.url()).env("RUST_LOG", "guidebot=info");
-    Proc::spawn(cmd)
+    Proc::spawn(bot_command(t, &api.url(), TOKEN, &[]))
 }
 
 /// Successful sendMessage calls to `chat`.

@@ -15,13 +15,12 @@
 mod fake_bot_api;
 mod util;
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fake_bot_api::{Call, FakeBotApi, Person, TOKEN};
 use serde_json::Value;
 use util::Test;
-use util::process::Proc;
+use util::process::{Proc, bot_command};
 
 const ANN: Person = Person { id: 4242, first_name: "Ann", lang: "en" };
 const BOB: Person = Person { id: 5353, first_name: "Bob", lang: "en" };
@@ -36,36 +35,9 @@ const HOOK_URL: &str = "https://bot.example.org/tg/hook";
 const WELCOME: &str = "Take a breath";
 const NOTE_SAVED: &str = "Note saved.";
 
-fn dialogues() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues")
-}
-
 /// `guidebot bot` on `t`'s data directory against the fake API, no pacing, with `extra` flags.
 fn start_bot(t: &Test, api: &FakeBotApi, extra: &[&str], env: &[(&str, &str)]) -> Proc {
-    let dialogues = dialogues();
-    let mut args = vec![
-        "bot",
-        "--dialogues",
-        dialogues.to_str().expect("utf-8 path"),
-        "--data",
-        "data",
-        "--min-free-mb",
-        "0",
-        "--max-per-second",
-        "0",
-        "--per-chat-per-second",
-        "0",
-    ];
-    args.extend_from_slice(extra);
-    let mut cmd = t.cmd(&args);
-    cmd.env("TELOXIDE_TOKEN", TOKEN)
-        .env("TELOXIDE_API_URL", api.url())
-        .env("RUST_LOG", "guidebot=info")
-        .env_remove("TELOXIDE_PROXY")
-        .env_remove("GUIDEBOT_WEBHOOK_URL")
-        .env_remove("GUIDEBOT_LISTEN")
-        .env_remove("GUIDEBOT_WEBHOOK_SECRET")
-        .env_remove("GUIDEBOT_METRICS_LISTEN");
+    let mut cmd = bot_command(t, &api.url(), TOKEN, extra);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -223,3 +223,40 @@ impl Drop for Tmpfs {
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
+
+/// The shipped dialogues folder.
+pub fn dialogues() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues")
+}
+
+/// `guidebot bot` on `t`'s data directory with the shipped guide, against the
+/// Bot API at `api_url` with `token`, pacing off, `extra` flags after; logs at
+/// info. The environment's webhook and metrics settings are cleared, so each
+/// test says what it wants.
+pub fn bot_command(t: &super::Test, api_url: &str, token: &str, extra: &[&str]) -> Command {
+    let dialogues = dialogues();
+    let mut args = vec![
+        "bot",
+        "--dialogues",
+        dialogues.to_str().expect("utf-8 path"),
+        "--data",
+        "data",
+        "--min-free-mb",
+        "0",
+        "--max-per-second",
+        "0",
+        "--per-chat-per-second",
+        "0",
+    ];
+    args.extend_from_slice(extra);
+    let mut cmd = t.cmd(&args);
+    cmd.env("TELOXIDE_TOKEN", token)
+        .env("TELOXIDE_API_URL", api_url)
+        .env("RUST_LOG", "guidebot=info")
+        .env_remove("TELOXIDE_PROXY")
+        .env_remove("GUIDEBOT_WEBHOOK_URL")
+        .env_remove("GUIDEBOT_LISTEN")
+        .env_remove("GUIDEBOT_WEBHOOK_SECRET")
+        .env_remove("GUIDEBOT_METRICS_LISTEN");
+    cmd
+}
