@@ -367,6 +367,25 @@ fn main() {
     let whole = serde_json::to_vec(&state.history).map(|v| v.len()).unwrap_or(0);
     drop(store);
 
+    // What sled holds live, tree by tree, against what it takes on disk.
+    let live = {
+        let db = sled::open(filled_dir.join("db")).unwrap_or_else(|e| fail(&format!("raw open: {e}")));
+        let mut live = Vec::new();
+        for name in db.tree_names() {
+            let tree = db.open_tree(&name).unwrap_or_else(|e| fail(&format!("tree: {e}")));
+            let (mut n, mut bytes) = (0usize, 0usize);
+            for item in tree.iter() {
+                let (k, v) = item.unwrap_or_else(|e| fail(&format!("reading the tree: {e}")));
+                n += 1;
+                bytes += k.len() + v.len();
+            }
+            if n > 0 {
+                live.push((String::from_utf8_lossy(&name).into_owned(), n, bytes));
+            }
+        }
+        live
+    };
+
     let n = o.users as f64;
     println!();
     println!(
@@ -387,9 +406,20 @@ fn main() {
         state.history.len(),
         stored.notes.len()
     );
+    let (_, records, record_bytes) = live.iter().find(|(name, ..)| name == "records").cloned().unwrap_or_default();
     println!(
-        "  stored compressed and sealed: about {} B; key slot: 64 B",
-        miniz_oxide::deflate::compress_to_vec(&stored.record, 6).len() + 40
+        "  a record as stored (compressed and sealed, with its key), on average: {} B; key slot: 64 B",
+        record_bytes / records.max(1)
+    );
+    let live_bytes: usize = live.iter().map(|(_, _, b)| b).sum();
+    println!(
+        "  live keys and values in sled: {} per user ({}), {:.1}x of that on disk",
+        kb(live_bytes as f64 / n),
+        live.iter()
+            .map(|(name, k, b)| format!("{name}: {k} entries, {}", kb(*b as f64)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        filled_bytes as f64 / live_bytes.max(1) as f64
     );
     println!("files in the data dir: {files} (empty store: {})", count_files(&empty_dir));
     println!("start-up (open + App::new), median of 5: filled {} / empty {}", ms(filled_start), ms(empty_start));

@@ -11,7 +11,7 @@ use super::{StoreError, UserId, slots::HANDLE_LEN, slots::Handle};
 const I64_LEN: usize = 8;
 
 /// The schema this code reads and writes.
-pub(super) const SCHEMA_VERSION: u32 = 3;
+pub(super) const SCHEMA_VERSION: u32 = 4;
 
 /// Key of the schema version in the `meta` tree.
 pub(super) const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";

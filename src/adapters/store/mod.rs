@@ -42,7 +42,7 @@
 //! - A second process cannot open the same directory (sled's file lock);
 //!   it gets [`StoreError::InUse`].
 //!
-//! # On-disk layout (schema version 3)
+//! # On-disk layout (schema version 4)
 //!
 //! ```text
 //! <dir>/                      mode 0700 (tightened with a warning if looser)
@@ -58,21 +58,23 @@
 //!
 //! | tree      | key                                   | value |
 //! |-----------|---------------------------------------|-------|
-//! | `meta`    | `schema_version`, `db_id`             | u32 BE 3; the id also in `keys/ring` |
+//! | `meta`    | `schema_version`, `db_id`             | u32 BE 4; the id also in `keys/ring` |
 //! | `records` | handle                                | nonce (24) ‖ XChaCha20Poly1305(record), associated data handle ‖ 1 |
 //! | `notes`   | handle ‖ note number u32 BE           | sealed note, associated data handle ‖ 2 |
 //! | `outbox`  | bucket u16 BE ‖ handle ‖ seq u64 BE   | sealed item, associated data handle ‖ 3 |
 //! | `updates` | event id, ordered i64                 | empty; the newest ~100 000 are kept |
 //!
-//! A record of 128 bytes or more is compressed (raw DEFLATE) before sealing
-//! when that makes it shorter; its associated data then ends in the kind
-//! with the top bit set (kind + 0x80), so either form opens and neither
-//! passes for the other. Records are JSON that repeats itself (the `/back` history holds a
-//! copy of the answers at each question): compressed, they are about a
-//! fifth of the size, and sled writes that much less at each step. (The
-//! length of a compressed value hints at how repetitive it is; lengths are
-//! seen only by someone who can read the database files, and only the user
-//! writes into their own record.)
+//! A record of 128 bytes or more is compressed before sealing when that
+//! makes it shorter: zstd with a fixed dictionary of what records are made
+//! of (`pack.rs`, `record.dict1`). How it was packed is in the last byte of
+//! the associated data (kind + 0x40; kind + 0x80 for raw DEFLATE, written
+//! by schema 3 and still read), so every form opens and none passes for
+//! another. Records are small JSON that repeats itself (the `/back` history
+//! holds the answers given at each question); packed, a typical one is
+//! about a seventh of its size, and sled writes that much less at each step.
+//! (The length of a compressed value hints at how repetitive it is; lengths
+//! are seen only by someone who can read the database files, and only the
+//! user writes into their own record.)
 //!
 //! Opening checks that `db` and `keys` belong together (the data directory
 //! id): keys without a database, a database without keys, or a database
@@ -82,14 +84,14 @@
 //! user fails rather than starting them afresh over their data. Records
 //! whose slot is gone are never overwritten (a new slot has a new handle).
 //!
-//! Schema 2 was the same without compression; opening it only writes the
-//! new version number, so that an older guidebot refuses the directory
-//! rather than fail to read each compressed value.
+//! Schemas 2 (no compression) and 3 (DEFLATE only) are the same otherwise;
+//! opening them only writes the new version number, so that an older
+//! guidebot refuses the directory rather than fail to read each record.
 //!
 //! Schema 1 (one key file per user, records keyed by user id, a plain
 //! reminder index) is migrated on first open and its key files shredded.
 //!
-//! # PostgreSQL (`postgres/`, storage schema version 1)
+//! # PostgreSQL (`postgres/`, storage schema version 2)
 //!
 //! Tables in the connection's schema (the first of its `search_path`;
 //! `?options=-csearch_path%3DNAME` in the URL picks another), created when
@@ -149,6 +151,7 @@ mod flusher;
 mod location;
 mod memory;
 mod migrate;
+mod pack;
 mod postgres;
 mod sled_store;
 mod slots;

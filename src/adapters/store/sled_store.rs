@@ -140,7 +140,7 @@ impl SledStore {
                 migrate::v1_to_v2(&db, &slots, &keys_dir)?;
                 slots
             }
-            Some(found @ (2 | 3)) => {
+            Some(found @ (2..=4)) => {
                 if !Slots::exists(&keys_dir) {
                     return Err(StoreError::KeysMismatch { dir: dir.to_path_buf(), detail: "keys/ring is missing" });
                 }
@@ -152,14 +152,18 @@ impl SledStore {
                         detail: "they belong to different data directories",
                     });
                 }
-                if found == 2 {
-                    // Schema 3 only adds compressed values, which schema 2 cannot
-                    // read: nothing is rewritten, but an older guidebot must now
-                    // refuse this directory rather than fail on each user.
+                if found < encoding::SCHEMA_VERSION {
+                    // Schemas 3 and 4 only add ways of compressing values, which
+                    // the schema before cannot read: nothing is rewritten, but
+                    // an older guidebot must now refuse this directory rather
+                    // than fail on each user.
                     meta.insert(encoding::SCHEMA_VERSION_KEY, &encoding::SCHEMA_VERSION.to_be_bytes())
                         .map_err(StoreError::db("writing the schema version"))?;
                     db.flush().map_err(|source| StoreError::Flush { source })?;
-                    tracing::info!("data directory moved to storage schema 3 (compressed values)");
+                    tracing::info!(
+                        from = found,
+                        "data directory moved to storage schema 4 (records compressed with a dictionary)"
+                    );
                 }
                 slots
             }
@@ -810,17 +814,17 @@ mod tests {
             let db = sled::open(tmp.path().join("db")).expect("raw open");
             let meta = db.open_tree("meta").expect("meta");
             let version = meta.get("schema_version").expect("get").expect("written");
-            assert_eq!(version.as_ref(), 3u32.to_be_bytes());
-            meta.insert("schema_version", &4u32.to_be_bytes()).expect("insert");
+            assert_eq!(version.as_ref(), 4u32.to_be_bytes());
+            meta.insert("schema_version", &5u32.to_be_bytes()).expect("insert");
             db.flush().expect("flush");
         }
         let err = SledStore::open(tmp.path()).err().expect("newer schema");
-        assert!(matches!(err, StoreError::SchemaTooNew { found: 4, supported: 3, .. }), "{err:?}");
+        assert!(matches!(err, StoreError::SchemaTooNew { found: 5, supported: 4, .. }), "{err:?}");
         assert!(err.to_string().contains("upgrade guidebot"), "{err}");
     }
 
     #[test]
-    fn a_schema_2_directory_opens_as_3_and_its_uncompressed_records_still_load() {
+    fn a_schema_2_directory_opens_as_4_and_its_uncompressed_records_still_load() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let record = br#"{"node":"amount","answers":{"welcome":"OK"},"history":[]}"#.repeat(8);
         {
@@ -839,7 +843,7 @@ mod tests {
         let store = open(tmp.path());
         let meta = store.db.open_tree("meta").expect("meta");
         let version = meta.get(encoding::SCHEMA_VERSION_KEY).expect("get").expect("written");
-        assert_eq!(version.as_ref(), 3u32.to_be_bytes());
+        assert_eq!(version.as_ref(), 4u32.to_be_bytes());
         assert_eq!(store.load(7).expect("load").map(|s| s.record), Some(record.clone()));
         save(&store, 7, &record);
         assert_eq!(store.load(7).expect("load").map(|s| s.record), Some(record));

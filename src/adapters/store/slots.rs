@@ -27,15 +27,12 @@ use std::{
     sync::{Mutex, MutexGuard, PoisonError},
 };
 
+use super::pack::{self, Packing};
+use super::{StoreError, UserId};
 use chacha20poly1305::{
     KeyInit, XChaCha20Poly1305, XNonce,
     aead::{Aead, Payload},
 };
-use miniz_oxide::deflate::core::{
-    CompressorOxide, TDEFLFlush, TDEFLStatus, compress, create_comp_flags_from_zip_params,
-};
-
-use super::{StoreError, UserId};
 
 /// Number of bucket files.
 pub(super) const BUCKETS: usize = 1024;
@@ -375,41 +372,6 @@ impl Kind {
     }
 }
 
-/// Values this long or longer are compressed before sealing, if it helps.
-const PACK_FROM: usize = 128;
-/// DEFLATE level: 6 makes a typical record (3.5 KB of JSON) a fifth of its
-/// size in about 60 µs, a fifth smaller than level 1 does.
-const PACK_LEVEL: u8 = 6;
-/// Compressors kept for reuse: making one costs more than compressing a
-/// record, but each holds a few hundred KB.
-const PACKERS_KEPT: usize = 8;
-/// Set in the kind byte of the associated data of a compressed value.
-const PACKED: u8 = 0x80;
-/// Most a packed value may inflate to: far above any record or message,
-/// so that only a damaged value (which cannot open anyway) would reach it.
-const UNPACK_LIMIT: usize = 64 << 20;
-
-static PACKERS: Mutex<Vec<Box<CompressorOxide>>> = Mutex::new(Vec::new());
-
-/// `plain` as raw DEFLATE, if that is shorter.
-fn deflate(plain: &[u8]) -> Option<Vec<u8>> {
-    let reused = PACKERS.lock().unwrap_or_else(PoisonError::into_inner).pop();
-    let mut packer = reused
-        .unwrap_or_else(|| Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(PACK_LEVEL.into(), 0, 0))));
-    packer.reset();
-    // Room for anything shorter than `plain`; a longer result does not finish.
-    let mut out = vec![0u8; plain.len().saturating_sub(1)];
-    let (status, _, len) = compress(&mut packer, plain, &mut out, TDEFLFlush::Finish);
-    let mut kept = PACKERS.lock().unwrap_or_else(PoisonError::into_inner);
-    if kept.len() < PACKERS_KEPT {
-        kept.push(packer);
-    }
-    (status == TDEFLStatus::Done).then(|| {
-        out.truncate(len);
-        out
-    })
-}
-
 impl UserKey {
     /// A fresh random key.
     pub(super) fn random() -> Result<UserKey, StoreError> {
@@ -434,16 +396,14 @@ impl UserKey {
 
     /// `nonce || ciphertext` of `plain`, bound to `handle` and `kind`.
     ///
-    /// A value of [`PACK_FROM`] bytes or more is compressed (raw DEFLATE)
-    /// first when that makes it shorter, and then sealed as packed (the
-    /// [`PACKED`] bit in its associated data): records are JSON that repeats
-    /// itself, and every byte saved is a byte sled writes less each step.
+    /// A record is compressed first when that makes it shorter (see
+    /// [`pack`]), and sealed with how it was packed in its associated data:
+    /// records are rewritten at every step, and every byte saved is a byte
+    /// the store writes less each time. Outbox items live for a moment, and
+    /// a note is written once: they are sealed as they are.
     pub(super) fn seal(&self, handle: &Handle, kind: Kind, plain: &[u8]) -> Result<Vec<u8>, StoreError> {
-        // Records only: they are rewritten at every step and repeat themselves.
-        // Outbox items live for a moment, and a note is written once.
-        let packed = if plain.len() >= PACK_FROM && matches!(kind, Kind::Record) { deflate(plain) } else { None };
-        match packed {
-            Some(packed) => self.seal_as(handle, kind as u8 | PACKED, &packed),
+        match matches!(kind, Kind::Record).then(|| pack::pack(plain)).flatten() {
+            Some((packing, packed)) => self.seal_as(handle, kind as u8 | packing.bits(), &packed),
             None => self.seal_as(handle, kind as u8, plain),
         }
     }
@@ -474,13 +434,16 @@ impl UserKey {
             let aad = aad(handle, tag);
             cipher.decrypt(&XNonce::from(*nonce), Payload { msg: ciphertext, aad: &aad }).ok()
         };
-        // Which of the two it is, the associated data says: only one opens.
-        if let Some(packed) = open_as(kind as u8 | PACKED) {
-            return miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, UNPACK_LIMIT).map_err(|_| {
-                StoreError::Corrupt { tree: kind.tree(), detail: format!("a value of user {user} does not inflate") }
-            });
+        // How it was packed, the associated data says: only one opens.
+        for packing in Packing::READ_ORDER {
+            if let Some(packed) = open_as(kind as u8 | packing.bits()) {
+                return pack::unpack(packing, &packed).ok_or_else(|| StoreError::Corrupt {
+                    tree: kind.tree(),
+                    detail: format!("a value of user {user} does not unpack"),
+                });
+            }
         }
-        open_as(kind as u8).ok_or(StoreError::Decrypt { user })
+        Err(StoreError::Decrypt { user })
     }
 
     /// Opens a value sealed by the schema-1 layout (associated data: the user id).
@@ -668,8 +631,12 @@ mod tests {
         // A value sealed before compression existed (schema 2) still opens.
         let old = key.seal_as(&h, Kind::Record as u8, &record).expect("seal");
         assert_eq!(key.open(&h, Kind::Record, &old, 1).expect("open"), record);
+        // So does one compressed with DEFLATE (schema 3).
+        let deflated = miniz_oxide::deflate::compress_to_vec(&record, 6);
+        let old = key.seal_as(&h, Kind::Record as u8 | Packing::Deflate.bits(), &deflated).expect("seal");
+        assert_eq!(key.open(&h, Kind::Record, &old, 1).expect("open"), record);
         // A packed value that does not inflate is damage, named as such.
-        let bad = key.seal_as(&h, Kind::Record as u8 | PACKED, b"\xff\xff not deflate").expect("seal");
+        let bad = key.seal_as(&h, Kind::Record as u8 | Packing::Deflate.bits(), b"\xff\xff not deflate").expect("seal");
         assert!(matches!(key.open(&h, Kind::Record, &bad, 1), Err(StoreError::Corrupt { tree: "records", .. })));
     }
 }

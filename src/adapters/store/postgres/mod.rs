@@ -195,6 +195,14 @@ fn set_up(client: &mut postgres::Client, url: &str) -> Result<(), StoreError> {
         }
         Some(text) => match text.parse::<u32>() {
             Ok(found) if found == sql::SCHEMA_VERSION => {}
+            Ok(1) => {
+                tx.execute(
+                    "UPDATE guidebot_meta SET value = $1 WHERE name = 'schema_version'",
+                    &[&sql::SCHEMA_VERSION.to_string()],
+                )
+                .map_err(pg(action))?;
+                tracing::info!("database moved to storage schema 2 (records compressed with a dictionary)");
+            }
             Ok(found) if found > sql::SCHEMA_VERSION => {
                 return Err(StoreError::DatabaseTooNew { url: url.to_owned(), found, supported: sql::SCHEMA_VERSION });
             }

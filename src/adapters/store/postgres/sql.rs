@@ -7,7 +7,9 @@ use std::time::Duration;
 use postgres::{Client, Config, NoTls, Statement};
 
 /// The layout this code reads and writes (`guidebot_meta.schema_version`).
-pub(super) const SCHEMA_VERSION: u32 = 1;
+/// 2 only adds records compressed with a dictionary, which 1 cannot read:
+/// a database at 1 is moved to 2 by writing the number.
+pub(super) const SCHEMA_VERSION: u32 = 2;
 
 /// Advisory lock (two-int form, so it never meets a user's one-bigint lock)
 /// under which the tables are created: two processes starting at once
