@@ -552,8 +552,10 @@ async fn one_chat_flooding_the_bot_is_slowed_alone() {
     let notices = world.texts().iter().filter(|t| t.contains("That is a lot at once")).count();
     assert_eq!(notices, 1, "one polite notice");
     // What was set aside was not applied; what was applied was answered (now or at the next start).
+    // The backlog that sets updates aside is 20 waiting replies, the one being sent included:
+    // that one may still be the welcome's, so 19 notes can be enough.
     let notes = app.state(ANN.id).expect("state").notes.len();
-    assert!((20..60).contains(&notes), "{notes} notes applied");
+    assert!((19..60).contains(&notes), "{notes} notes applied");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
