@@ -20,6 +20,9 @@ pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
 pub const DEFAULT_REMINDER_HOUR: u8 = 9;
 /// Users whose state is kept in memory between their events.
 const CACHED_USERS: usize = 20_000;
+/// How many times a step is tried when other processes keep changing the
+/// same user first (each try reads the user afresh).
+const STALE_TRIES: usize = 5;
 
 /// What can go wrong around the engine.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +62,8 @@ pub enum Delivery {
 struct Cached {
     state: UserState,
     stored_notes: usize,
+    /// The stored record's version (see [`Change::versions`]); 0 for none.
+    version: u64,
 }
 
 /// The engine with its storage and the loaded guides.
@@ -66,8 +71,10 @@ pub struct App {
     library: RwLock<Arc<Library>>,
     store: Arc<dyn Store>,
     locks: Mutex<HashMap<UserId, Arc<Mutex<()>>>>,
-    /// The store is this process's alone (sled's lock), so a state saved
-    /// here is the state on disk: kept to spare a read and a decryption.
+    /// States as this process last saved or read them, to spare a read and
+    /// a decryption. A store that several processes share refuses a commit
+    /// made from a copy another process has changed since (a version check);
+    /// the step is then run again on a fresh read.
     cache: Mutex<HashMap<UserId, Cached>>,
 }
 
@@ -165,6 +172,25 @@ impl App {
     }
 
     /// The user's state (default when they have none). Only reads.
+    /// Runs `attempt` holding `user`'s lock. When another process sharing
+    /// the store changed the user after this one read them (the commit was
+    /// refused as stale), the cached copy is dropped and `attempt` runs again
+    /// on a fresh read: the engine is pure, so running a step twice is safe.
+    fn with_fresh<T>(&self, user: UserId, mut attempt: impl FnMut() -> Result<T, AppError>) -> Result<T, AppError> {
+        self.with_user(user, || {
+            let mut tries = 1;
+            loop {
+                match attempt() {
+                    Err(AppError::Store(StoreError::Stale { .. })) if tries < STALE_TRIES => {
+                        self.remember(user, None);
+                        tries += 1;
+                    }
+                    other => return other,
+                }
+            }
+        })
+    }
+
     pub fn state(&self, user: UserId) -> Result<UserState, AppError> {
         self.cached(user).map(|c| c.state)
     }
@@ -190,7 +216,7 @@ impl App {
         }
         // Notes inside the record (written before notes had keys of their own) are
         // not in the store's list yet: the next save moves them there.
-        Ok(Cached { state, stored_notes: stored.notes.len() })
+        Ok(Cached { state, stored_notes: stored.notes.len(), version: stored.version })
     }
 
     fn remember(&self, user: UserId, cached: Option<Cached>) {
@@ -230,6 +256,7 @@ impl App {
         };
         let from = old.stored_notes.min(next.notes.len());
         let notes = next.notes[from..].iter().map(serde_json::to_vec).collect::<Result<Vec<_>, _>>().map_err(encode)?;
+        let fresh = new_version();
         let change = Change {
             record: record.as_deref(),
             notes_from: from,
@@ -237,12 +264,14 @@ impl App {
             event,
             outbox: items,
             next_due: self.next_due(&next),
+            versions: Some((old.version, fresh)),
         };
         let (seqs, durable) = self.store.commit_deferred(user, &change)?;
         // Cached before it is durable: the next event of this user builds on it. If
         // the flush fails, `settle` forgets it again.
         let stored_notes = next.notes.len();
-        self.remember(user, Some(Cached { state: next, stored_notes }));
+        let version = if record.is_some() { fresh } else { old.version };
+        self.remember(user, Some(Cached { state: next, stored_notes, version }));
         Ok((queued(user, seqs, items), durable))
     }
 
@@ -255,7 +284,7 @@ impl App {
     /// Replaces a user's whole state (an import, a migration, a test's starting point).
     /// Persisted when it returns.
     pub fn put_state(&self, user: UserId, state: &UserState) -> Result<(), AppError> {
-        let durable = self.with_user(user, || {
+        let durable = self.with_fresh(user, || {
             let old = self.cached(user)?;
             self.commit(user, &old, state.clone(), None, &[]).map(|(_, durable)| durable)
         })?;
@@ -319,7 +348,7 @@ impl App {
         ctx: &Ctx,
         plan: Plan<'_>,
     ) -> Result<(Delivery, Durable), AppError> {
-        self.with_user(user, || {
+        self.with_fresh(user, || {
             if let Some(id) = event_id
                 && self.store.applied(id)?
             {
@@ -363,7 +392,7 @@ impl App {
         now: jiff::Timestamp,
         plan: Plan<'_>,
     ) -> Result<(Output, Vec<Queued>), AppError> {
-        let (out, queued, durable) = self.with_user(user, || {
+        let (out, queued, durable) = self.with_fresh(user, || {
             let old = self.cached(user)?;
             let state = &old.state;
             let due: Vec<(String, Reminder)> = state
@@ -409,6 +438,22 @@ impl App {
     /// When the user's next unsent reminder goes out, if they have one.
     fn next_due(&self, state: &UserState) -> Option<i64> {
         state.reminders.values().filter(|r| !r.sent).filter_map(|r| self.reminder_time(state, r)).min()
+    }
+}
+
+/// A version for a record about to be written: never the same twice, in
+/// this process or another (a random start per process, then counting).
+fn new_version() -> u64 {
+    static NEXT: std::sync::OnceLock<std::sync::atomic::AtomicU64> = std::sync::OnceLock::new();
+    let next = NEXT.get_or_init(|| {
+        // Seeded by the OS's randomness, per process.
+        use std::hash::BuildHasher;
+        std::sync::atomic::AtomicU64::new(std::hash::RandomState::new().hash_one(std::process::id()))
+    });
+    // 0 means "no record": skip it.
+    match next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+        0 => next.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        v => v,
     }
 }
 
@@ -565,6 +610,32 @@ mod tests {
         }
         fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
             self.0.first_delivery(update_id)
+        }
+    }
+
+    /// Two processes on one shared store, a user's updates going to either in
+    /// turn: each step builds on the last one saved, whoever saved it.
+    #[test]
+    fn a_step_on_a_copy_another_process_changed_is_run_again_on_a_fresh_read() {
+        let text = "guide: g\nlang: en\ntitle: G\nstart: a\nnodes:\n  a:\n    say: How much?\n    ask: { save: debt, type: money }\n    goto: b\n  b:\n    say: How many months?\n    ask: { save: months, type: number }\n    goto: c\n  c:\n    say: Done\n    end: true\n";
+        let shared = Arc::new(MemoryStore::default());
+        let lib = || load_library(&[("g.en.yaml".into(), text.into())]).expect("loads");
+        let (a, b) = (App::new(lib(), shared.clone()), App::new(lib(), shared.clone()));
+        a.handle_once(1, 10, &Event::Start, &ctx(), &plan).expect("start on a");
+        b.handle_once(1, 11, &Event::Text("300".into()), &ctx(), &plan).expect("amount on b");
+        // a's copy is still at the amount question: "3" must go to the months.
+        let Delivery::Applied { queued, .. } =
+            a.handle_once(1, 12, &Event::Text("3".into()), &ctx(), &plan).expect("a")
+        else {
+            panic!("not applied")
+        };
+        assert_eq!(texts(&queued.iter().map(|q| q.item.clone()).collect::<Vec<_>>()), ["Done"]);
+        // As stored, read by a third process (b's copy is b's until its next step).
+        for app in [&a, &App::new(lib(), shared.clone())] {
+            let state = app.state(1).expect("state");
+            assert_eq!(state.node.as_deref(), Some("c"));
+            assert_eq!(state.answers.get("a").map(String::as_str), Some("¥300.00"));
+            assert_eq!(state.answers.get("b").map(String::as_str), Some("3"));
         }
     }
 

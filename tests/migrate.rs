@@ -14,46 +14,9 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use guidebot::adapters::store::{PostgresStore, SledStore, Store};
-use postgres::{Client, NoTls};
+
+use util::pg::TestSchema;
 use util::{Test, stderr, stdout};
-
-/// A schema of its own on the test server (its URL sets the search path), dropped at the end.
-struct TestSchema {
-    base: String,
-    name: String,
-    url: String,
-}
-
-impl TestSchema {
-    fn new() -> Option<TestSchema> {
-        let base = std::env::var("GUIDEBOT_TEST_POSTGRES").unwrap_or_default();
-        if base.is_empty() {
-            assert!(
-                std::env::var("CI").ok().is_none_or(|v| v != "true"),
-                "CI must run the PostgreSQL tests: set GUIDEBOT_TEST_POSTGRES (.ci/run does)"
-            );
-            eprintln!(
-                "skipped: GUIDEBOT_TEST_POSTGRES is not set; set it to the URL of a throwaway PostgreSQL \
-                 database (as .ci/run does) to run the migration test"
-            );
-            return None;
-        }
-        let name = format!("gbt_migrate_{}", std::process::id());
-        let mut client = Client::connect(&base, NoTls).expect("GUIDEBOT_TEST_POSTGRES is set but cannot be reached");
-        client.batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}")).expect("schema");
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-c%20search_path%3D{name}");
-        Some(TestSchema { base, name, url })
-    }
-}
-
-impl Drop for TestSchema {
-    fn drop(&mut self) {
-        if let Ok(mut client) = Client::connect(&self.base, NoTls) {
-            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-        }
-    }
-}
 
 fn shipped_dialogues() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dialogues").display().to_string()
@@ -88,7 +51,7 @@ fn what_the_store_shows(t: &Test, store: &str) -> Vec<String> {
 
 #[test]
 fn a_data_folder_goes_to_postgres_and_back_with_every_user_note_and_reminder() {
-    let Some(db) = TestSchema::new() else { return };
+    let Some(db) = TestSchema::new("migrate") else { return };
     let t = Test::new();
     let first = format!("sled:{}", t.path("data").display());
     let day = ["--today", "2026-12-01"];

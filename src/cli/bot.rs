@@ -36,6 +36,11 @@ pub struct BotArgs {
     /// (a local Bot API server, tests). Telegram's limit is 1.
     #[arg(long, env = "GUIDEBOT_PER_CHAT_PER_SECOND", default_value_t = 1)]
     pub per_chat_per_second: u32,
+    /// Seconds between two looks for reminders that have come due (and, with
+    /// a store shared by replicas, for messages a stopped replica left
+    /// undelivered).
+    #[arg(long, env = "GUIDEBOT_TICK_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub tick_seconds: u64,
     #[command(flatten)]
     pub ops: super::ops::OpsArgs,
 }
@@ -66,6 +71,7 @@ pub fn run(args: &Args, a: &BotArgs) -> Result<ExitCode> {
         limits,
         webhook,
         metrics: metrics.clone(),
+        reminder_every: std::time::Duration::from_secs(a.tick_seconds),
         ..Settings::default()
     };
     let stop = {

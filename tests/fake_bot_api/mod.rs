@@ -146,6 +146,14 @@ impl FakeBotApi {
         self.calls().into_iter().filter(|c| c.method == method).collect()
     }
 
+    /// The calls from the `start`-th on that have been answered, up to the
+    /// first one still waiting for its answer: for a watcher that reads
+    /// each call once, in order.
+    #[allow(dead_code, reason = "only the replica test watches calls this way")]
+    pub fn answered_from(&self, start: usize) -> Vec<Call> {
+        self.lock().calls.iter().skip(start).take_while(|c| c.status.is_some()).cloned().collect()
+    }
+
     /// Answers the next call of `method` with this status and body.
     pub fn fail_next(&self, method: &str, status: u16, body: Value) {
         self.lock().failures.entry(method.to_owned()).or_default().push_back((status, body));

@@ -26,8 +26,9 @@ impl Metered {
     }
 
     fn count<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
-        // A repeated event is refused by design (another process applied it): not a failure.
-        if result.as_ref().is_err_and(|e| !matches!(e, StoreError::AlreadyApplied { .. })) {
+        // A repeated event, or a user another process changed first, is refused
+        // by design (the app then reads again): not a failure.
+        if result.as_ref().is_err_and(|e| !matches!(e, StoreError::AlreadyApplied { .. } | StoreError::Stale { .. })) {
             self.metrics.store_error();
         }
         result
@@ -69,6 +70,10 @@ impl Store for Metered {
 
     fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
         self.count(self.inner.first_delivery(update_id))
+    }
+
+    fn adopt(&self) -> Result<Vec<Queued>, StoreError> {
+        self.count(self.inner.adopt())
     }
 
     // Every method, those with a default too: a default here would hide the store's own.

@@ -263,6 +263,15 @@ pub enum StoreError {
         event: i64,
     },
 
+    /// A commit made from a copy of the user that another process sharing
+    /// the store has changed since (see [`super::Change::versions`]):
+    /// nothing was written; read the user again and redo the step.
+    #[error("user {user} was changed by another process; nothing was written")]
+    Stale {
+        /// The user.
+        user: super::UserId,
+    },
+
     /// `guidebot migrate` into a store that already holds something.
     #[error("{target} is not empty ({detail}); migrate only into a new or empty store, so that nothing is overwritten")]
     TargetNotEmpty {

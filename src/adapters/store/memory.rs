@@ -64,10 +64,18 @@ impl Store for MemoryStore {
         if let Some(event) = change.event.filter(|id| inner.updates.contains(id)) {
             return Err(StoreError::AlreadyApplied { event });
         }
+        // Checked as a shared store does, so that tests can run several apps on one.
+        if let Some((base, _)) = change.versions
+            && inner.users.get(&user).map_or(0, |s| s.version) != base
+        {
+            return Err(StoreError::Stale { user });
+        }
         if change.record.is_some() || inner.users.contains_key(&user) {
-            let stored = inner.users.entry(user).or_insert_with(|| Stored { record: Vec::new(), notes: Vec::new() });
+            let stored =
+                inner.users.entry(user).or_insert_with(|| Stored { record: Vec::new(), notes: Vec::new(), version: 0 });
             if let Some(record) = change.record {
                 stored.record = record.to_vec();
+                stored.version = change.versions.map_or(stored.version.wrapping_add(1), |(_, next)| next);
             }
             stored.notes.truncate(change.notes_from);
             stored.notes.extend(change.notes.iter().cloned());

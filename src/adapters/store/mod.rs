@@ -120,12 +120,26 @@
 //! - The event id is inserted in the same transaction (`ON CONFLICT DO
 //!   NOTHING`); if it was there, the transaction is rolled back:
 //!   [`StoreError::AlreadyApplied`].
+//! - A commit carries the version of the record it was made from
+//!   ([`Change::versions`], `guidebot_users.version`, a random number
+//!   written with each record); checked under the user's lock, a mismatch
+//!   (another process stepped the user since this one read them) is
+//!   [`StoreError::Stale`], and the app runs the step again on a fresh read.
+//!   So each process may keep its copies of users, and a user's updates may
+//!   reach any process.
+//! - Each open store holds a session advisory lock of its own
+//!   (`LIVE_LOCK_CLASS`, its random id) on a dedicated connection for as long
+//!   as it lives: PostgreSQL drops it when the process stops, however it
+//!   stops. That is how the others tell a stopped process from a busy one.
+//! - Outbox rows carry the id of the store that queued them (`owner`), and
+//!   that process delivers them. `pending` (at start) and `adopt` (every
+//!   tick of the bot) claim rows whose owner no longer holds its lock, one
+//!   process each: what a killed replica queued is sent by another within a
+//!   tick. A message the killed one had sent but not yet marked may go out
+//!   twice; none is lost.
 //! - `due` hands each due user to one process: it claims the rows
-//!   (`FOR UPDATE SKIP LOCKED`) for this store for 5 minutes; this store's
-//!   next commit for that user ends the claim. A process that stops with
-//!   claims delays those reminders by at most the 5 minutes.
-//! - `pending` gives every undelivered message, whoever queued it: a process
-//!   that starts while another is sending may send some of them again.
+//!   (`FOR UPDATE SKIP LOCKED`) for this store for 5 minutes, or until its
+//!   lock is gone; this store's next commit for that user ends the claim.
 //! - A lost connection fails the call (nothing is acknowledged that was not
 //!   committed); the pool checks a connection before handing it out, so the
 //!   next call connects again. If it is lost during `COMMIT` itself, the
@@ -184,6 +198,15 @@ pub struct Change<'a> {
     pub outbox: &'a [Vec<u8>],
     /// Unix time of the user's next unsent reminder, if any.
     pub next_due: Option<i64>,
+    /// `(base, next)`: the version of the user's record this change was
+    /// made from ([`Stored::version`], 0 for no record) and the version the
+    /// record gets if `record` is written (a fresh random number, so that a
+    /// version is never seen twice). A store that several processes share
+    /// refuses the change with [`StoreError::Stale`] when the user's stored
+    /// version is no longer `base`: another process changed the user since
+    /// this one read them. A store one process owns may ignore it (that
+    /// process's copy cannot be stale). None: no check.
+    pub versions: Option<(u64, u64)>,
 }
 
 /// A user's stored data.
@@ -192,6 +215,9 @@ pub struct Stored {
     pub record: Vec<u8>,
     /// Notes, oldest first.
     pub notes: Vec<Vec<u8>>,
+    /// The record's version (see [`Change::versions`]); 0 from a store that
+    /// does not keep versions.
+    pub version: u64,
 }
 
 /// An outbox item waiting for delivery.
@@ -227,13 +253,25 @@ pub trait Store: Send + Sync {
     /// should it stop, for a few minutes). The same process is given them
     /// again at each call.
     fn due(&self, now: i64) -> Result<Vec<UserId>, StoreError>;
-    /// Every outbox item not yet delivered, in order.
+    /// Every outbox item not yet delivered, in order, that this process
+    /// should deliver: called once at start. A store that several processes
+    /// share leaves out what another live process queued (that one delivers
+    /// it) and hands what a stopped one left to this one (as
+    /// [`Store::adopt`]).
     fn pending(&self) -> Result<Vec<Queued>, StoreError>;
     /// Takes a delivered (or abandoned) item out of the outbox.
     fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError>;
     /// Records an update id that never reaches the app (a sticker, a photo);
     /// Ok(true) the first time, Ok(false) if already seen.
     fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError>;
+
+    /// Outbox items that another process sharing the store queued and can no
+    /// longer deliver (it stopped), now this process's to deliver; each is
+    /// handed to one process. A store one process owns has none: its
+    /// [`Store::pending`] at start gives everything.
+    fn adopt(&self) -> Result<Vec<Queued>, StoreError> {
+        Ok(Vec::new())
+    }
 
     /// True when [`Store::commit_deferred`] and [`Store::delivered_deferred`]
     /// return without waiting for the disk or a network, so that an async

@@ -366,7 +366,7 @@ impl Store for SledStore {
             let (_, value) = entry.map_err(StoreError::db(format!("loading the notes of user {user}")))?;
             notes.push(slot.key.open(&slot.handle, Kind::Note, &value, user)?);
         }
-        Ok(Some(Stored { record, notes }))
+        Ok(Some(Stored { record, notes, version: 0 }))
     }
 
     fn applied(&self, event: i64) -> Result<bool, StoreError> {

@@ -218,6 +218,28 @@ impl Sender {
         }
     }
 
+    /// Queues what another process sharing the store left undelivered when
+    /// it stopped (see [`Store::adopt`]); a store of this process alone has
+    /// nothing to adopt.
+    pub async fn adopt(&self) -> usize {
+        let store = Arc::clone(&self.inner.store);
+        match tokio::task::spawn_blocking(move || store.adopt()).await {
+            Ok(Ok(adopted)) => {
+                let n = adopted.len();
+                if n > 0 {
+                    tracing::info!(items = n, "sending what a stopped process left undelivered");
+                }
+                self.enqueue(adopted);
+                n
+            }
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "could not look for undelivered messages of stopped processes");
+                0
+            }
+            Err(_) => 0,
+        }
+    }
+
     /// Starts delivering saved outbox items.
     pub fn enqueue(&self, queued: Vec<Queued>) {
         for q in queued {

@@ -59,7 +59,9 @@ pub async fn send_due_reminders(app: &Arc<App>, sender: &Sender, clock: &dyn Clo
     }
 }
 
-/// Runs [`send_due_reminders`] every `every` (first at once) until `stop` changes.
+/// Runs [`send_due_reminders`] every `every` (first at once) until `stop`
+/// changes; each time, also takes over what a stopped process sharing the
+/// store left undelivered ([`Sender::adopt`]).
 pub(super) async fn remind_every(
     app: Arc<App>,
     sender: Sender,
@@ -72,6 +74,7 @@ pub(super) async fn remind_every(
     loop {
         tokio::select! {
             _ = ticker.tick() => {
+                sender.adopt().await;
                 send_due_reminders(&app, &sender, clock.as_ref()).await;
             }
             _ = stop.changed() => return,

@@ -21,11 +21,14 @@ mod sql;
 pub(crate) mod tests;
 
 use std::{
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
-use postgres::Config;
+use postgres::{Client, Config};
 
 use super::{
     Change, Queued, Store, StoreError, Stored, UserId,
@@ -64,8 +67,15 @@ pub struct PostgresStore {
     pool: r2d2::Pool<Manager>,
     /// The URL without its password, for messages.
     url: String,
-    /// This store's id in reminder claims: random, new at each open.
+    /// This store's id in reminder claims and as the owner of the outbox
+    /// items it queues: random (1 to 2^31 - 1, the range of its liveness
+    /// lock's key), new at each open.
     me: i64,
+    /// The connection that holds this store's liveness lock
+    /// ([`sql::LIVE_LOCK_CLASS`], `me`) for as long as the store lives.
+    live: Mutex<Option<Client>>,
+    /// To open `live` again should it be lost.
+    config: Config,
     new_updates: AtomicU64,
 }
 
@@ -90,12 +100,12 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("guidebot");
         }
-        let manager = Manager { config };
+        let manager = Manager { config: config.clone() };
         let unreachable = |e: &dyn std::error::Error| StoreError::Unreachable { url: shown.clone(), detail: chain(e) };
-        // One connection first: its error is the server's own words, and it sets the tables up.
+        // One connection first: its error is the server's own words, and it
+        // sets the tables up. It then holds this store's liveness lock.
         let mut client = manager.connect_bare().map_err(|e| unreachable(&e))?;
         set_up(&mut client, &shown)?;
-        drop(client);
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
             .min_idle(Some(1))
@@ -103,9 +113,53 @@ impl PostgresStore {
             .error_handler(Box::new(LogErrors))
             .build(manager)
             .map_err(|e| unreachable(&e))?;
-        let mut me = [0u8; 8];
+        let mut me = [0u8; 4];
         getrandom::getrandom(&mut me).map_err(|cause| StoreError::Random { cause })?;
-        Ok(PostgresStore { pool, url: shown, me: i64::from_ne_bytes(me), new_updates: AtomicU64::new(0) })
+        let me = i64::from(u32::from_ne_bytes(me) % (i32::MAX as u32) + 1);
+        hold_live_lock(&mut client, me).map_err(|e| unreachable(&e))?;
+        Ok(PostgresStore {
+            pool,
+            url: shown,
+            me,
+            live: Mutex::new(Some(client)),
+            config,
+            new_updates: AtomicU64::new(0),
+        })
+    }
+
+    /// Makes sure this store's liveness lock is held, connecting again if
+    /// its connection was lost (the database restarted, say). While it was
+    /// lost, another process may have adopted this one's undelivered items.
+    fn keep_alive(&self) -> Result<(), StoreError> {
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        if live.as_ref().is_some_and(|c| !c.is_closed()) {
+            return Ok(());
+        }
+        *live = None;
+        let unreachable = |e: postgres::Error| StoreError::Unreachable { url: self.url.clone(), detail: chain(&e) };
+        let mut client = Manager { config: self.config.clone() }.connect_bare().map_err(unreachable)?;
+        hold_live_lock(&mut client, self.me).map_err(unreachable)?;
+        tracing::warn!("the connection holding this process's liveness lock was lost; connected again");
+        *live = Some(client);
+        Ok(())
+    }
+
+    /// Claims the outbox items of no live store (and this one's own when
+    /// `mine`), in order.
+    fn claim_outbox(&self, mine: bool) -> Result<Vec<Queued>, StoreError> {
+        self.keep_alive()?;
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let rows =
+            client.query(&st.adopt, &[&self.me, &sql::LIVE_LOCK_CLASS, &mine]).map_err(pg("reading the outbox"))?;
+        rows.iter()
+            .map(|row| {
+                let user: UserId = row.get(1);
+                let (handle, key) = decode_key(user, row.get(3), row.get(4))?;
+                let item = key.open(&handle, Kind::Outbox, row.get(2), user)?;
+                Ok(Queued { user, seq: row.get::<_, i64>(0).cast_unsigned(), item })
+            })
+            .collect()
     }
 
     /// The URL this store was opened on, without its password.
@@ -217,6 +271,12 @@ fn set_up(client: &mut postgres::Client, url: &str) -> Result<(), StoreError> {
     tx.commit().map_err(pg(action))
 }
 
+/// Takes this store's liveness lock on `client`, held until it disconnects.
+fn hold_live_lock(client: &mut Client, me: i64) -> Result<(), postgres::Error> {
+    let key = i32::try_from(me).unwrap_or(i32::MAX);
+    client.execute("SELECT pg_advisory_lock($1, $2)", &[&sql::LIVE_LOCK_CLASS, &key]).map(drop)
+}
+
 fn pg(action: impl Into<String>) -> impl FnOnce(postgres::Error) -> StoreError {
     let action = action.into();
     move |source| StoreError::Postgres { action, source }
@@ -243,7 +303,7 @@ impl Store for PostgresStore {
             .into_iter()
             .map(|n| key.open(&handle, Kind::Note, n, user))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Stored { record, notes }))
+        Ok(Some(Stored { record, notes, version: row.get::<_, i64>(4).cast_unsigned() }))
     }
 
     fn applied(&self, event: i64) -> Result<bool, StoreError> {
@@ -270,9 +330,17 @@ impl Store for PostgresStore {
             // Dropping `tx` rolls back: nothing of this commit is written.
             return Err(StoreError::AlreadyApplied { event: id });
         }
+        if let Some((base, _)) = change.versions {
+            let stored = tx.query_opt(&st.version, &[&user]).map_err(pg(action()))?;
+            if stored.map_or(0, |row| row.get::<_, i64>(0).cast_unsigned()) != base {
+                return Err(StoreError::Stale { user });
+            }
+        }
         let (handle, key) = Self::key_of(&mut tx, st, user)?;
         let record = change.record.map(|r| key.seal(&handle, Kind::Record, r)).transpose()?;
-        tx.execute(&st.save_user, &[&user, &record, &change.next_due, &self.me]).map_err(pg(action()))?;
+        let next_version = change.versions.map(|(_, next)| next.cast_signed());
+        tx.execute(&st.save_user, &[&user, &record, &change.next_due, &self.me, &next_version])
+            .map_err(pg(action()))?;
         if !change.notes.is_empty() {
             let from = i32::try_from(change.notes_from).unwrap_or(i32::MAX);
             let notes = change.notes.iter().map(|n| key.seal(&handle, Kind::Note, n)).collect::<Result<Vec<_>, _>>()?;
@@ -283,7 +351,7 @@ impl Store for PostgresStore {
         } else {
             let items =
                 change.outbox.iter().map(|i| key.seal(&handle, Kind::Outbox, i)).collect::<Result<Vec<_>, _>>()?;
-            let rows = tx.query(&st.add_outbox, &[&user, &&handle[..], &items]).map_err(pg(action()))?;
+            let rows = tx.query(&st.add_outbox, &[&user, &&handle[..], &items, &self.me]).map_err(pg(action()))?;
             sorted_seqs(&rows)
         };
         tx.commit().map_err(pg(action()))?;
@@ -312,7 +380,7 @@ impl Store for PostgresStore {
             let key = UserKey::random()?;
             tx.execute(&st.new_key, &[&&handle[..], &user, &true, &key.bytes()]).map_err(pg(action()))?;
             let items = farewell.iter().map(|i| key.seal(&handle, Kind::Outbox, i)).collect::<Result<Vec<_>, _>>()?;
-            let rows = tx.query(&st.add_outbox, &[&user, &&handle[..], &items]).map_err(pg(action()))?;
+            let rows = tx.query(&st.add_outbox, &[&user, &&handle[..], &items, &self.me]).map_err(pg(action()))?;
             seqs = sorted_seqs(&rows);
         }
         tx.commit().map_err(pg(action()))?;
@@ -336,23 +404,18 @@ impl Store for PostgresStore {
     fn due(&self, now: i64) -> Result<Vec<UserId>, StoreError> {
         let mut conn = self.conn()?;
         let Conn { client, st } = &mut *conn;
-        let rows =
-            client.query(&st.claim_due, &[&now, &self.me, &CLAIM_SECONDS]).map_err(pg("reading due reminders"))?;
+        let rows = client
+            .query(&st.claim_due, &[&now, &self.me, &CLAIM_SECONDS, &sql::LIVE_LOCK_CLASS])
+            .map_err(pg("reading due reminders"))?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     fn pending(&self) -> Result<Vec<Queued>, StoreError> {
-        let mut conn = self.conn()?;
-        let Conn { client, st } = &mut *conn;
-        let rows = client.query(&st.pending, &[]).map_err(pg("reading the outbox"))?;
-        rows.iter()
-            .map(|row| {
-                let user: UserId = row.get(1);
-                let (handle, key) = decode_key(user, row.get(3), row.get(4))?;
-                let item = key.open(&handle, Kind::Outbox, row.get(2), user)?;
-                Ok(Queued { user, seq: row.get::<_, i64>(0).cast_unsigned(), item })
-            })
-            .collect()
+        self.claim_outbox(true)
+    }
+
+    fn adopt(&self) -> Result<Vec<Queued>, StoreError> {
+        self.claim_outbox(false)
     }
 
     fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError> {

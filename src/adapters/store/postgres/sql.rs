@@ -16,6 +16,12 @@ pub(super) const SCHEMA_VERSION: u32 = 2;
 /// do not race.
 pub(super) const SETUP_LOCK: (i32, i32) = (0x6775_6964, 1);
 
+/// Class of the advisory lock (two-int form) that each open store holds on
+/// a connection of its own for as long as it lives, keyed by its id: the
+/// outbox items of an id whose lock is gone belong to a process that
+/// stopped, and another one adopts them.
+pub(super) const LIVE_LOCK_CLASS: i32 = 0x6775_6965;
+
 /// Creates whatever table or index is missing; changes nothing that exists.
 pub(super) const CREATE: &str = "
 CREATE TABLE IF NOT EXISTS guidebot_meta (
@@ -54,11 +60,14 @@ CREATE INDEX IF NOT EXISTS guidebot_outbox_handle ON guidebot_outbox (handle);
 CREATE TABLE IF NOT EXISTS guidebot_updates (
     id bigint PRIMARY KEY
 );
+ALTER TABLE guidebot_users ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 0;
+ALTER TABLE guidebot_outbox ADD COLUMN IF NOT EXISTS owner bigint;
 ";
 
 /// Every statement the store runs, prepared when a connection opens.
 pub(super) struct Statements {
     pub load: Statement,
+    pub version: Statement,
     pub applied: Statement,
     pub lock_user: Statement,
     pub add_event: Statement,
@@ -71,7 +80,7 @@ pub(super) struct Statements {
     pub erase_user: Statement,
     pub users: Statement,
     pub claim_due: Statement,
-    pub pending: Statement,
+    pub adopt: Statement,
     pub delivered: Statement,
     pub drop_farewell_key: Statement,
     pub prune_updates: Statement,
@@ -87,9 +96,12 @@ impl Statements {
         Ok(Statements {
             // Record, key and notes in one statement: one snapshot, one round trip.
             load: p("SELECT u.record, k.handle, k.key,
-                        ARRAY(SELECT n.value FROM guidebot_notes n WHERE n.user_id = u.user_id ORDER BY n.n)
+                        ARRAY(SELECT n.value FROM guidebot_notes n WHERE n.user_id = u.user_id ORDER BY n.n),
+                        u.version
                      FROM guidebot_users u JOIN guidebot_keys k ON k.handle = u.handle
                      WHERE u.user_id = $1")?,
+            // Under the user's lock: no other commit of the user runs meanwhile.
+            version: p("SELECT version FROM guidebot_users WHERE user_id = $1")?,
             applied: p("SELECT EXISTS (SELECT 1 FROM guidebot_updates WHERE id = $1)")?,
             lock_user: p("SELECT pg_advisory_xact_lock($1)")?,
             add_event: p("INSERT INTO guidebot_updates (id) VALUES ($1) ON CONFLICT DO NOTHING")?,
@@ -97,8 +109,10 @@ impl Statements {
             new_key: p("INSERT INTO guidebot_keys (handle, user_id, farewell, key) VALUES ($1, $2, $3, $4)")?,
             new_user: p("INSERT INTO guidebot_users (user_id, handle) VALUES ($1, $2)")?,
             // A claim on the user's reminders (see `claim_due`) ends with the
-            // claimer's next commit; another process's commit leaves it.
+            // claimer's next commit; another process's commit leaves it. The
+            // version changes with the record (to $5, or else by one).
             save_user: p("UPDATE guidebot_users SET
+                              version = CASE WHEN $2::bytea IS NULL THEN version ELSE COALESCE($5, version + 1) END,
                               record = COALESCE($2, record),
                               next_due = $3,
                               claimed_by = CASE WHEN claimed_by = $4 THEN NULL ELSE claimed_by END,
@@ -108,8 +122,8 @@ impl Statements {
                           SELECT $1, $2 + t.i::integer - 1, t.v FROM unnest($3::bytea[]) WITH ORDINALITY AS t(v, i)
                           ON CONFLICT (user_id, n) DO UPDATE SET value = excluded.value")?,
             // Rows are numbered in the order the SELECT gives them.
-            add_outbox: p("INSERT INTO guidebot_outbox (user_id, handle, value)
-                           SELECT $1, $2, t.v FROM unnest($3::bytea[]) WITH ORDINALITY AS t(v, i) ORDER BY t.i
+            add_outbox: p("INSERT INTO guidebot_outbox (user_id, handle, value, owner)
+                           SELECT $1, $2, t.v, $4 FROM unnest($3::bytea[]) WITH ORDINALITY AS t(v, i) ORDER BY t.i
                            RETURNING seq")?,
             // The key row goes, and with it (ON DELETE CASCADE) the user's
             // row, notes and outbox items.
@@ -118,17 +132,37 @@ impl Statements {
             // Each due user is handed to one process: rows another transaction
             // holds are skipped, and a claim by another live process is left
             // alone until its lease ends.
+            // A claim of a store whose liveness lock is gone (it stopped)
+            // ends at once.
             claim_due: p("UPDATE guidebot_users
                            SET claimed_by = $2, claim_until = clock_timestamp() + make_interval(secs => $3)
                            WHERE user_id IN (
                                SELECT user_id FROM guidebot_users
                                WHERE next_due <= $1
-                                 AND (claimed_by IS NULL OR claimed_by = $2 OR claim_until < clock_timestamp())
+                                 AND (claimed_by IS NULL OR claimed_by = $2 OR claim_until < clock_timestamp()
+                                      OR claimed_by NOT IN (
+                                          SELECT objid::bigint FROM pg_locks
+                                          WHERE locktype = 'advisory' AND objsubid = 2 AND granted
+                                            AND classid = $4::integer::oid))
                                FOR UPDATE SKIP LOCKED)
                            RETURNING user_id")?,
-            pending: p("SELECT o.seq, o.user_id, o.value, k.handle, k.key
-                        FROM guidebot_outbox o JOIN guidebot_keys k ON k.handle = o.handle
-                        ORDER BY o.seq")?,
+            // Items of no live store (none queued them, or the one that did
+            // lost its lock: it stopped) become $1's, with $1's own when $3.
+            // Two stores adopting at once: the row lock makes the second see
+            // the first's claim.
+            adopt: p("WITH live AS (
+                          SELECT objid::bigint AS owner FROM pg_locks
+                          WHERE locktype = 'advisory' AND objsubid = 2 AND granted
+                            AND classid = $2::integer::oid),
+                      claimed AS (
+                          UPDATE guidebot_outbox o SET owner = $1
+                          WHERE o.owner IS NULL
+                             OR (o.owner = $1 AND $3)
+                             OR (o.owner <> $1 AND o.owner NOT IN (SELECT owner FROM live))
+                          RETURNING o.seq, o.user_id, o.value, o.handle)
+                      SELECT c.seq, c.user_id, c.value, k.handle, k.key
+                      FROM claimed c JOIN guidebot_keys k ON k.handle = c.handle
+                      ORDER BY c.seq")?,
             delivered: p("WITH gone AS (DELETE FROM guidebot_outbox WHERE seq = $1 AND user_id = $2 RETURNING handle)
                           SELECT k.handle, k.farewell FROM gone JOIN guidebot_keys k ON k.handle = gone.handle")?,
             drop_farewell_key: p("DELETE FROM guidebot_keys k WHERE k.handle = $1 AND k.farewell

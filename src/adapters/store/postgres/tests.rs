@@ -132,6 +132,79 @@ fn waiting_for_lock(client: &mut Client, schema: &TestSchema, user: UserId) -> i
     client.query_one(&format!("SELECT count(*) {WAITING}"), &[&user, &schema.name]).expect("pg_locks").get(0)
 }
 
+/// What the live `stores` have to deliver together (each its own items), in order.
+fn pending_of_all(stores: &[Arc<PostgresStore>]) -> Vec<Queued> {
+    let mut all: Vec<Queued> = stores.iter().flat_map(|s| s.pending().expect("pending")).collect();
+    all.sort_by_key(|q| q.seq);
+    let mut seqs: Vec<u64> = all.iter().map(|q| q.seq).collect();
+    seqs.dedup();
+    assert_eq!(seqs.len(), all.len(), "an item given to two live stores");
+    all
+}
+
+#[test]
+fn a_commit_made_from_a_copy_another_store_changed_is_refused_whole() {
+    let Some(schema) = TestSchema::new() else { return };
+    let (a, b) = (schema.open(), schema.open());
+    let versioned = |record: &'static [u8], base: u64, next: u64| Change {
+        record: Some(record),
+        versions: Some((base, next)),
+        ..Change::default()
+    };
+    // A new user: version 0 until a record is written.
+    a.commit(7, &versioned(b"first", 0, 11)).expect("first write");
+    let seen = b.load(7).expect("load").expect("stored");
+    assert_eq!((seen.record.as_slice(), seen.version), (&b"first"[..], 11));
+    b.commit(7, &versioned(b"from b", 11, 12)).expect("b builds on what it read");
+    // `a` still holds version 11: refused, with its event, messages and notes.
+    let reply = [b"a's reply".to_vec()];
+    let note = [b"a's note".to_vec()];
+    let stale = Change { event: Some(77), outbox: &reply, notes: &note, ..versioned(b"from a", 11, 13) };
+    assert!(matches!(a.commit(7, &stale), Err(StoreError::Stale { user: 7 })));
+    let now = a.load(7).expect("load").expect("stored");
+    assert_eq!((now.record.as_slice(), now.version, now.notes.len()), (&b"from b"[..], 12, 0));
+    assert!(!a.applied(77).expect("applied"), "the event of a refused commit is not applied");
+    assert!(pending_of_all(&[Arc::new(a), Arc::new(b)]).is_empty(), "nor its messages queued");
+    let (a, b) = (schema.open(), schema.open());
+    // Read again, it goes through; a commit without a record keeps the version.
+    a.commit(7, &Change { event: Some(77), ..versioned(b"from a", 12, 13) }).expect("fresh copy");
+    a.commit(7, &Change { next_due: Some(5), versions: Some((13, 14)), ..Change::default() }).expect("no record");
+    assert_eq!(b.load(7).expect("load").map(|s| s.version), Some(13));
+    // A user erased meanwhile is a changed user too.
+    b.erase(7, None, &[]).expect("erase");
+    assert!(matches!(a.commit(7, &versioned(b"late", 13, 15)), Err(StoreError::Stale { .. })));
+    // Without versions there is no check (imports, migrations).
+    a.commit(7, &Change { record: Some(b"import"), ..Change::default() }).expect("unchecked");
+}
+
+#[test]
+fn what_a_stopped_store_queued_is_adopted_by_one_other_store_in_order() {
+    let Some(schema) = TestSchema::new() else { return };
+    let (a, b) = (schema.open(), Arc::new(schema.open()));
+    let items: Vec<Vec<u8>> = (0..3).map(|i| format!("from a {i}").into_bytes()).collect();
+    a.commit(8, &Change { record: Some(b"r"), outbox: &items, ..Change::default() }).expect("commit");
+    b.commit(9, &Change { record: Some(b"r"), outbox: &[b"b's own".to_vec()], ..Change::default() }).expect("c");
+    // While `a` lives, its messages are its own to send.
+    assert!(b.adopt().expect("adopt").is_empty());
+    let texts =
+        |q: Vec<Queued>| q.into_iter().map(|q| String::from_utf8_lossy(&q.item).into_owned()).collect::<Vec<_>>();
+    assert_eq!(texts(b.pending().expect("pending")), vec!["b's own"]);
+    drop(a);
+    // Its connection gone, its liveness lock goes with it (the server sees it shortly).
+    let mut adopted = Vec::new();
+    wait_until("b adopts a's messages", || {
+        adopted.extend(b.adopt().expect("adopt"));
+        adopted.len() >= 3
+    });
+    assert_eq!(texts(adopted), vec!["from a 0", "from a 1", "from a 2"], "each once, in order");
+    // Now b's: not adopted again, by b or by a newcomer.
+    let c = schema.open();
+    assert!(b.adopt().expect("adopt").is_empty());
+    assert!(c.adopt().expect("adopt").is_empty());
+    assert!(c.pending().expect("pending").is_empty());
+    assert_eq!(b.pending().expect("pending").len(), 4, "b's own and the adopted ones");
+}
+
 #[test]
 fn two_stores_committing_the_same_update_apply_it_once() {
     let Some(schema) = TestSchema::new() else { return };
@@ -168,7 +241,7 @@ fn two_stores_committing_the_same_update_apply_it_once() {
         assert_eq!((applied, refused), (1, 1), "round {round}: {results:?}");
         assert!(stores[1].applied(5_000 + round).expect("applied"), "seen by the other store too");
     }
-    let pending = stores[0].pending().expect("pending");
+    let pending = pending_of_all(&stores);
     assert_eq!(pending.len(), 20, "one reply per update");
     let replies: Vec<String> = pending.iter().map(|q| String::from_utf8_lossy(&q.item).into_owned()).collect();
     assert_eq!(replies, (0..20).map(|r| format!("reply {r}")).collect::<Vec<_>>());
@@ -229,7 +302,7 @@ fn a_users_commits_from_two_stores_apply_one_at_a_time() {
     let mut raw = schema.client();
     let keys: i64 = raw.query_one("SELECT count(*) FROM guidebot_keys WHERE user_id = 500", &[]).expect("q").get(0);
     assert_eq!(keys, 1, "one key for the user");
-    let pending: Vec<Queued> = stores[0].pending().expect("pending").into_iter().filter(|q| q.user == 500).collect();
+    let pending: Vec<Queued> = pending_of_all(&stores).into_iter().filter(|q| q.user == 500).collect();
     assert_eq!(pending.len(), threads * commits * 4);
     // In the order of the outbox, each commit's four messages come together and in order.
     for chunk in pending.chunks(4) {
