@@ -112,14 +112,24 @@ impl SledStore {
         if keys_present && !db_dir.join("conf").exists() {
             return Err(StoreError::DatabaseMissing { dir: dir.to_path_buf() });
         }
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(&db_dir)
             .cache_capacity(options.cache_bytes)
             // We flush explicitly before acknowledging each change; a timer
             // would only add fsyncs.
-            .flush_every_ms(None)
-            .open()
-            .map_err(|source| open_error(dir, source))?;
+            .flush_every_ms(None);
+        // sled lets go of its file lock when the last of its I/O threads lets
+        // go of the database, which may be a moment after the previous store
+        // of this process was dropped: a lock held that briefly is waited for.
+        let started = std::time::Instant::now();
+        let db = loop {
+            match config.open().map_err(|source| open_error(dir, source)) {
+                Err(StoreError::InUse { .. }) if started.elapsed() < IN_USE_GRACE => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => break other?,
+            }
+        };
         let meta = db.open_tree("meta").map_err(StoreError::db("opening tree `meta`"))?;
         let version = match meta.get(encoding::SCHEMA_VERSION_KEY).map_err(StoreError::db("reading the schema"))? {
             Some(v) => Some(encoding::decode_schema_version(&v)?),
@@ -635,6 +645,9 @@ impl Store for SledStore {
 /// `Error::Io(ErrorKind::Other, "could not acquire lock on ...")`, so the
 /// message is the only reliable sign; `WouldBlock` is kept in case a build of
 /// sled passes the io error through.
+/// How long opening waits for a lock that another store is letting go of.
+const IN_USE_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 fn open_error(dir: &Path, source: sled::Error) -> StoreError {
     if let sled::Error::Io(e) = &source
         && (e.kind() == io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock"))
