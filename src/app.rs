@@ -427,12 +427,48 @@ impl App {
             .and_then(|g| library.pick(g, state.lang.as_deref()))
             .and_then(|g| g.file.reminders.clone())
             .unwrap_or_default();
-        let zone = settings.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE);
-        let tz = TimeZone::get(zone).ok()?;
+        let tz = self.zone_of(state, &user_zone());
         let hour = settings.hour.unwrap_or(DEFAULT_REMINDER_HOUR).min(23);
         let day: Date = reminder.send_on.parse().ok()?;
         let zoned = day.at(hour as i8, 0, 0, 0).to_zoned(tz).ok()?;
         Some(zoned.timestamp().as_second())
+    }
+
+    /// The time zone of a person in `state`: their guide's `reminders.time_zone`
+    /// when it sets one, else `default` (the operator's `GUIDEBOT_TZ`, see
+    /// [`user_zone`]). It is the one zone for that person: what "today" is in
+    /// their answers and templates, and the hour their reminders go out.
+    pub fn zone_of(&self, state: &UserState, default: &TimeZone) -> TimeZone {
+        self.zone_in(state.guide.as_deref(), state.lang.as_deref(), default)
+    }
+
+    fn zone_in(&self, guide: Option<&str>, lang: Option<&str>, default: &TimeZone) -> TimeZone {
+        let library = self.library();
+        guide
+            .and_then(|g| library.pick(g, lang))
+            .and_then(|g| g.file.reminders.as_ref()?.time_zone.as_deref().and_then(|z| TimeZone::get(z).ok()))
+            .unwrap_or_else(|| default.clone())
+    }
+
+    /// [`App::zone_of`] for `user` as stored (`default` for someone new, or
+    /// whose record cannot be read): what a front end builds the [`Ctx`] of
+    /// the user's next event with.
+    pub fn zone_for(&self, user: UserId, default: &TimeZone) -> TimeZone {
+        // The cached copy's guide, without copying the rest of the state.
+        let cached = self
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&user)
+            .map(|c| (c.state.guide.clone(), c.state.lang.clone()));
+        let (guide, lang) = match cached {
+            Some(known) => known,
+            None => match self.cached(user) {
+                Ok(c) => (c.state.guide, c.state.lang),
+                Err(_) => return default.clone(),
+            },
+        };
+        self.zone_in(guide.as_deref(), lang.as_deref(), default)
     }
 
     /// When the user's next unsent reminder goes out, if they have one.
@@ -496,7 +532,9 @@ impl Clock for FixedClock {
     }
 }
 
-/// The users' time zone: `GUIDEBOT_TZ` when set and known, else Asia/Shanghai.
+/// The operator's time zone for people whose guide sets none: `GUIDEBOT_TZ`
+/// when set and known, else Asia/Shanghai. (A guide's `reminders.time_zone`,
+/// when given, is its people's zone instead: see [`App::zone_of`].)
 pub fn user_zone() -> TimeZone {
     std::env::var("GUIDEBOT_TZ")
         .ok()
@@ -577,6 +615,40 @@ mod tests {
         ));
         assert_eq!(app.state(1).expect("state"), before);
         assert_eq!(app.store().pending().expect("pending").len(), pending.len());
+    }
+
+    /// One zone per person: their guide's when it sets one (for "today" and for
+    /// the reminder hour alike), else the operator's default.
+    #[test]
+    fn a_guides_time_zone_is_its_peoples_for_today_and_for_reminders() {
+        let guide = |zone: &str| {
+            format!(
+                "guide: g\nlang: en\ntitle: G\nstart: a\n{zone}nodes:\n  a:\n    say: Which day?\n    ask: {{ save: day, type: date }}\n    goto: b\n  b:\n    say: You said {{{{ day }}}}, today is {{{{ today }}}}.\n    remind:\n      - {{ id: r, date: day, days_before: 0, say: Now. }}\n    end: true\n"
+            )
+        };
+        let shanghai = TimeZone::get("Asia/Shanghai").expect("zone");
+        // 2026-11-28 22:00 in Honolulu is already the 29th in Shanghai.
+        let at: jiff::Timestamp = "2026-11-29T08:00:00Z".parse().expect("time");
+        for (zone_line, today, hour_utc) in [
+            ("reminders: { hour: 9, time_zone: Pacific/Honolulu }\n", "2026-11-28", 19),
+            ("reminders: { hour: 9 }\n", "2026-11-29", 1),
+        ] {
+            let app = App::new(
+                load_library(&[("g.en.yaml".into(), guide(zone_line))]).expect("loads"),
+                Arc::new(MemoryStore::default()),
+            );
+            // Someone new has the default zone until they are in the guide.
+            assert_eq!(app.zone_for(1, &shanghai), shanghai);
+            app.handle(1, &Event::Start, &ctx_at(at, &shanghai, None, None)).expect("start");
+            let zone = app.zone_for(1, &shanghai);
+            let out = app.handle(1, &Event::Text("today".into()), &ctx_at(at, &zone, None, None)).expect("answer");
+            let said = &out.messages[0].text;
+            assert!(said.contains(&format!("You said {today}, today is {today}")), "{zone_line}: {said}");
+            let state = app.state(1).expect("state");
+            let reminder = state.reminders.get("r").expect("scheduled");
+            let when = jiff::Timestamp::from_second(app.reminder_time(&state, reminder).expect("a time")).expect("ts");
+            assert_eq!(when.to_zoned(TimeZone::UTC).hour(), hour_utc, "{zone_line}: 9 o'clock in the same zone");
+        }
     }
 
     /// A store another process also writes to, which applies each event just

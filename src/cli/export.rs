@@ -35,7 +35,7 @@ pub fn run(args: &Args, a: &ExportArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     }
-    let ctx = ctx_at(SystemClock.now(), &user_zone(), None, None);
+    let ctx = ctx_at(SystemClock.now(), &app.zone_of(&state, &user_zone()), None, None);
     // The pure engine on the loaded state; what it would change (a pending note, say) is dropped.
     let (_, out) = step(&library, &state, &Event::Command(Command::Export), &ctx);
     match out.document {

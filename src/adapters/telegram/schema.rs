@@ -311,7 +311,7 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
         tracing::info!(user, update = turn_update, "the same command again before its reply went out; answered once");
         return Ok(());
     }
-    let ctx = ctx_at(clock.now(), &zone, first_name, lang.clone());
+    let ctx = ctx_at(clock.now(), &app.zone_for(user, &zone), first_name, lang.clone());
     let id = i64::from(turn_update);
     let for_press = callback.clone();
     let started = std::time::Instant::now();

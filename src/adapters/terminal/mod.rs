@@ -289,7 +289,7 @@ impl Chat<'_> {
 
     /// Hands `event` to the app and shows what came out.
     fn send(&self, s: &mut Session, event: &Event, out: &mut dyn Write) -> Result<Output, ChatError> {
-        let ctx = ctx_at(self.clock.now(), &self.zone, None, self.lang.clone());
+        let ctx = ctx_at(self.clock.now(), &self.app.zone_for(self.user, &self.zone), None, self.lang.clone());
         let output = match self.app.handle(self.user, event, &ctx) {
             Ok(output) => output,
             Err(e) if e.is_disk_full() => return self.not_saved(s, out),

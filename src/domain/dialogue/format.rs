@@ -262,7 +262,8 @@ pub struct ReminderSettings {
     /// Hour of day (0–23) reminders are sent at, in the user's time zone (default 9).
     #[serde(default)]
     pub hour: Option<u8>,
-    /// Time zone of users (default `Asia/Shanghai`).
+    /// Time zone of the guide's people: what "today" is for them and the hour
+    /// reminders go out (default: the operator's `GUIDEBOT_TZ`, else `Asia/Shanghai`).
     #[serde(default)]
     pub time_zone: Option<String>,
     /// A node every reminder offers a button back to (the guide's menu), days after
