@@ -127,6 +127,7 @@ impl Balancer {
 
     async fn post(&self, update: &Value) {
         let deadline = Instant::now() + REPLY_WITHIN;
+        let mut answers = Vec::new();
         loop {
             let first = self.turn.fetch_add(1, Ordering::Relaxed);
             for k in 0..self.hooks.len() {
@@ -141,12 +142,16 @@ impl Balancer {
                     .json(update)
                     .send()
                     .await;
-                if sent.is_ok_and(|r| r.status().as_u16() == 200) {
-                    self.taken[i].fetch_add(1, Ordering::Relaxed);
-                    return;
+                match sent {
+                    Ok(r) if r.status().as_u16() == 200 => {
+                        self.taken[i].fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    Ok(r) => answers.push(format!("replica {i}: {}", r.status())),
+                    Err(e) => answers.push(format!("replica {i}: {e}")),
                 }
             }
-            assert!(Instant::now() < deadline, "no replica took update {update}");
+            assert!(Instant::now() < deadline, "no replica took update {update}; answers: {answers:?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -271,7 +276,12 @@ async fn two_replicas(url: &str) {
     // the balancer notices. The dates, and so the reminders, come after.
     let deadline = Instant::now() + REPLY_WITHIN;
     while asked.load(Ordering::Relaxed) < (USERS / 2) as usize {
-        assert!(Instant::now() < deadline, "half the people never got past the button");
+        assert!(
+            Instant::now() < deadline,
+            "half the people never got past the button\n--- a:\n{}\n--- b:\n{}",
+            a.stderr(),
+            b.stderr()
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     b.kill9();

@@ -311,7 +311,13 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
         tracing::info!(user, update = turn_update, "the same command again before its reply went out; answered once");
         return Ok(());
     }
-    let ctx = ctx_at(clock.now(), &app.zone_for(user, &zone), first_name, lang.clone());
+    // Built where the store may be read (the person's guide decides their time
+    // zone): on this task for a store that never blocks, else on a blocking thread.
+    let now = clock.now();
+    let ctx_for = {
+        let lang = lang.clone();
+        move |app: &App| ctx_at(now, &app.zone_for(user, &zone), first_name, lang)
+    };
     let id = i64::from(turn_update);
     let for_press = callback.clone();
     let started = std::time::Instant::now();
@@ -321,6 +327,7 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
         // disk: run them here, then await the flush without holding a thread.
         let reply = Reply { chat, pressed, callback: callback.as_ref().map(|(id, at)| (id.as_str(), *at)) };
         let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let ctx = ctx_for(&app);
             app.handle_once_deferred(user, id, &event, &ctx, &|out| encode(&plan(out, &reply)))
         }));
         match step {
@@ -331,6 +338,7 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
     } else {
         tokio::task::spawn_blocking(move || {
             let reply = Reply { chat, pressed, callback: callback.as_ref().map(|(id, at)| (id.as_str(), *at)) };
+            let ctx = ctx_for(&app);
             app.handle_once(user, id, &event, &ctx, &|out| encode(&plan(out, &reply)))
         })
         .await
