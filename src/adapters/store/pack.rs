@@ -33,8 +33,9 @@ pub(super) const DICT_1: &[u8] = include_bytes!("record.dict1");
 
 /// Values this long or longer are compressed, if it helps.
 const PACK_FROM: usize = 128;
-/// zstd level. Records are small, so even high levels take tens of
-/// microseconds; 9 gains a few per cent over 3 on records for little time.
+/// zstd level. Measured on a 2.4 KB record on this project's 2-core
+/// machine: level 9 packs it to 515 bytes in 26 µs, level 3 to 566 bytes in
+/// 8 µs (DEFLATE level 6, used before: 686 bytes in 95 µs).
 const LEVEL: i32 = 9;
 /// Compressors kept for reuse (each holds a few hundred KB of tables).
 const KEPT: usize = 8;
