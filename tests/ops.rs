@@ -46,19 +46,7 @@ fn start_bot(t: &Test, api: &FakeBotApi, extra: &[&str], env: &[(&str, &str)]) -
 
 /// The address the bot logged on the line saying `what` (`address=IP:PORT`).
 fn logged_address(bot: &Proc, what: &str) -> String {
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        let log = bot.stderr();
-        let found = log.lines().filter(|l| l.contains(what)).find_map(|l| {
-            let rest = &l[l.find("address=")? + "address=".len()..];
-            Some(rest.split_whitespace().next()?.to_owned())
-        });
-        if let Some(address) = found {
-            return address;
-        }
-        assert!(Instant::now() < deadline, "the bot never logged {what:?}\n--- stderr:\n{log}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    bot.logged_address(what, LIMIT)
 }
 
 fn client() -> reqwest::Client {

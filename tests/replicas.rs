@@ -24,7 +24,7 @@ use fake_bot_api::{Call, FakeBotApi, Person, TOKEN};
 use serde_json::Value;
 use util::Test;
 use util::pg::TestSchema;
-use util::process::Proc;
+use util::process::{Proc, bot_command_with};
 
 const SECRET: &str = "replica-Secret_0123456789";
 const HOOK_URL: &str = "https://bot.example.org/tg/hook";
@@ -59,53 +59,12 @@ nodes:
 
 /// One replica: `guidebot bot` on the shared database, taking webhook requests.
 fn start_replica(t: &Test, api: &FakeBotApi, url: &str) -> (Proc, String) {
-    let mut cmd = t.cmd(&[
-        "bot",
-        "--dialogues",
-        "replica-guide",
-        "--store",
-        url,
-        "--min-free-mb",
-        "0",
-        "--max-per-second",
-        "0",
-        "--per-chat-per-second",
-        "0",
-        "--tick-seconds",
-        "1",
-        "--webhook-url",
-        HOOK_URL,
-        "--webhook-secret",
-        SECRET,
-        "--listen",
-        "127.0.0.1:0",
-    ]);
-    cmd.env("TELOXIDE_TOKEN", TOKEN)
-        .env("TELOXIDE_API_URL", api.url())
-        .env("RUST_LOG", "guidebot=info")
-        .env_remove("TELOXIDE_PROXY")
-        .env_remove("GUIDEBOT_STORE")
-        .env_remove("GUIDEBOT_METRICS_LISTEN");
-    let proc = Proc::spawn(cmd);
-    let hook = format!("http://{}/tg/hook", logged_address(&proc, "listening for webhook updates"));
+    let webhook =
+        ["--tick-seconds", "1", "--webhook-url", HOOK_URL, "--webhook-secret", SECRET, "--listen", "127.0.0.1:0"];
+    let proc = Proc::spawn(bot_command_with(t, &api.url(), TOKEN, "replica-guide", &["--store", url], &webhook));
+    let hook =
+        format!("http://{}/tg/hook", proc.logged_address("listening for webhook updates", Duration::from_secs(30)));
     (proc, hook)
-}
-
-/// The address the bot logged on the line saying `what` (`address=IP:PORT`).
-fn logged_address(bot: &Proc, what: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let log = bot.stderr();
-        let found = log.lines().filter(|l| l.contains(what)).find_map(|l| {
-            let rest = &l[l.find("address=")? + "address=".len()..];
-            Some(rest.split_whitespace().next()?.to_owned())
-        });
-        if let Some(address) = found {
-            return address;
-        }
-        assert!(Instant::now() < deadline, "the replica never logged {what:?}\n--- stderr:\n{log}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// The load balancer: each update to the next live replica in turn; a

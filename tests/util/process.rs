@@ -74,6 +74,24 @@ impl Proc {
 
     /// Waits until stdout holds `check`'s match (checked on the whole output so far);
     /// fails the test with both outputs after `limit`.
+    /// The address the process logged (stderr) on the line saying `what`
+    /// (`address=IP:PORT`), waited for up to `limit`.
+    pub fn logged_address(&self, what: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let log = self.stderr();
+            let found = log.lines().filter(|l| l.contains(what)).find_map(|l| {
+                let rest = &l[l.find("address=")? + "address=".len()..];
+                Some(rest.split_whitespace().next()?.to_owned())
+            });
+            if let Some(address) = found {
+                return address;
+            }
+            assert!(Instant::now() < deadline, "the process never logged {what:?}\n--- stderr:\n{log}");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn wait_stdout(&self, what: &str, limit: Duration, check: impl Fn(&str) -> bool) {
         let deadline = Instant::now() + limit;
         loop {
@@ -235,25 +253,29 @@ pub fn dialogues() -> PathBuf {
 /// test says what it wants.
 pub fn bot_command(t: &super::Test, api_url: &str, token: &str, extra: &[&str]) -> Command {
     let dialogues = dialogues();
-    let mut args = vec![
-        "bot",
-        "--dialogues",
-        dialogues.to_str().expect("utf-8 path"),
-        "--data",
-        "data",
-        "--min-free-mb",
-        "0",
-        "--max-per-second",
-        "0",
-        "--per-chat-per-second",
-        "0",
-    ];
+    bot_command_with(t, api_url, token, dialogues.to_str().expect("utf-8 path"), &["--data", "data"], extra)
+}
+
+/// [`bot_command`] with the guides in `dialogues` and the store named by
+/// `store` (`["--data", DIR]` or `["--store", URL]`).
+pub fn bot_command_with(
+    t: &super::Test,
+    api_url: &str,
+    token: &str,
+    dialogues: &str,
+    store: &[&str],
+    extra: &[&str],
+) -> Command {
+    let mut args = vec!["bot", "--dialogues", dialogues];
+    args.extend_from_slice(store);
+    args.extend_from_slice(&["--min-free-mb", "0", "--max-per-second", "0", "--per-chat-per-second", "0"]);
     args.extend_from_slice(extra);
     let mut cmd = t.cmd(&args);
     cmd.env("TELOXIDE_TOKEN", token)
         .env("TELOXIDE_API_URL", api_url)
         .env("RUST_LOG", "guidebot=info")
         .env_remove("TELOXIDE_PROXY")
+        .env_remove("GUIDEBOT_STORE")
         .env_remove("GUIDEBOT_WEBHOOK_URL")
         .env_remove("GUIDEBOT_LISTEN")
         .env_remove("GUIDEBOT_WEBHOOK_SECRET")

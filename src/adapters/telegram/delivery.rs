@@ -29,7 +29,7 @@ use tokio::sync::Notify;
 
 use super::convert::{html_parts, keyboard, message_parts};
 use super::outbox::Outbox;
-use crate::adapters::store::{Queued, Store, UserId};
+use crate::adapters::store::{Queued, Store, StoreError, UserId};
 use crate::domain::engine::{Edit, Message, Output};
 
 /// How old a button press may be for its answer to be worth sending;
@@ -200,44 +200,40 @@ impl Sender {
 
     /// Queues everything the outbox still holds (after a crash), in order.
     pub async fn resume(&self) -> usize {
-        let store = Arc::clone(&self.inner.store);
-        match tokio::task::spawn_blocking(move || store.pending()).await {
-            Ok(Ok(pending)) => {
-                let n = pending.len();
-                if n > 0 {
-                    tracing::info!(items = n, "sending what was not delivered before the restart");
-                }
-                self.enqueue(pending);
-                n
-            }
-            Ok(Err(err)) => {
-                tracing::error!(error = %err, "could not read the outbox");
-                0
-            }
-            Err(_) => 0,
+        let found = self.queue_read(|store| store.pending()).await;
+        match &found {
+            Ok(n) if *n > 0 => tracing::info!(items = n, "sending what was not delivered before the restart"),
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = %err, "could not read the outbox"),
         }
+        found.unwrap_or(0)
     }
 
     /// Queues what another process sharing the store left undelivered when
     /// it stopped (see [`Store::adopt`]); a store of this process alone has
     /// nothing to adopt.
     pub async fn adopt(&self) -> usize {
-        let store = Arc::clone(&self.inner.store);
-        match tokio::task::spawn_blocking(move || store.adopt()).await {
-            Ok(Ok(adopted)) => {
-                let n = adopted.len();
-                if n > 0 {
-                    tracing::info!(items = n, "sending what a stopped process left undelivered");
-                }
-                self.enqueue(adopted);
-                n
-            }
-            Ok(Err(err)) => {
-                tracing::warn!(error = %err, "could not look for undelivered messages of stopped processes");
-                0
-            }
-            Err(_) => 0,
+        let found = self.queue_read(|store| store.adopt()).await;
+        match &found {
+            Ok(n) if *n > 0 => tracing::info!(items = n, "sending what a stopped process left undelivered"),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "could not look for undelivered messages of stopped processes"),
         }
+        found.unwrap_or(0)
+    }
+
+    /// Queues the items `read` gets from the store (on a blocking thread); how many.
+    async fn queue_read(
+        &self,
+        read: impl FnOnce(&dyn Store) -> Result<Vec<Queued>, StoreError> + Send + 'static,
+    ) -> Result<usize, StoreError> {
+        let store = Arc::clone(&self.inner.store);
+        // A panic in the store is already logged by the panic hook; nothing was queued.
+        let Ok(found) = tokio::task::spawn_blocking(move || read(store.as_ref())).await else { return Ok(0) };
+        let items = found?;
+        let n = items.len();
+        self.enqueue(items);
+        Ok(n)
     }
 
     /// Starts delivering saved outbox items.
