@@ -12,6 +12,7 @@ use jiff::tz::TimeZone;
 
 use crate::adapters::store::{Change, Durable, Queued, Store, StoreError, UserId};
 use crate::domain::dialogue::Library;
+use crate::domain::dialogue::format::ReminderSettings;
 use crate::domain::engine::{Ctx, Event, Note, Output, Reminder, UserState, reminder_message, step};
 
 /// Time zone used when a guide names none.
@@ -76,6 +77,8 @@ pub struct App {
     /// made from a copy another process has changed since (a version check);
     /// the step is then run again on a fresh read.
     cache: Mutex<HashMap<UserId, Cached>>,
+    /// The zone of people whose guide sets none ([`user_zone`], read once).
+    default_zone: TimeZone,
 }
 
 impl App {
@@ -85,6 +88,7 @@ impl App {
             store,
             locks: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
+            default_zone: user_zone(),
         }
     }
 
@@ -171,7 +175,6 @@ impl App {
         result
     }
 
-    /// The user's state (default when they have none). Only reads.
     /// Runs `attempt` holding `user`'s lock. When another process sharing
     /// the store changed the user after this one read them (the commit was
     /// refused as stale), the cached copy is dropped and `attempt` runs again
@@ -191,6 +194,7 @@ impl App {
         })
     }
 
+    /// The user's state (default when they have none). Only reads.
     pub fn state(&self, user: UserId) -> Result<UserState, AppError> {
         self.cached(user).map(|c| c.state)
     }
@@ -421,14 +425,9 @@ impl App {
     /// Unix time at which a reminder goes out: its day, at the guide's hour, in the guide's zone.
     pub fn reminder_time(&self, state: &UserState, reminder: &Reminder) -> Option<i64> {
         let library = self.library();
-        let settings = state
-            .guide
-            .as_deref()
-            .and_then(|g| library.pick(g, state.lang.as_deref()))
-            .and_then(|g| g.file.reminders.clone())
-            .unwrap_or_default();
-        let tz = self.zone_of(state, &user_zone());
-        let hour = settings.hour.unwrap_or(DEFAULT_REMINDER_HOUR).min(23);
+        let settings = guide_reminders(&library, state.guide.as_deref(), state.lang.as_deref());
+        let tz = zone_in(settings, &self.default_zone);
+        let hour = settings.and_then(|s| s.hour).unwrap_or(DEFAULT_REMINDER_HOUR).min(23);
         let day: Date = reminder.send_on.parse().ok()?;
         let zoned = day.at(hour as i8, 0, 0, 0).to_zoned(tz).ok()?;
         Some(zoned.timestamp().as_second())
@@ -439,15 +438,8 @@ impl App {
     /// [`user_zone`]). It is the one zone for that person: what "today" is in
     /// their answers and templates, and the hour their reminders go out.
     pub fn zone_of(&self, state: &UserState, default: &TimeZone) -> TimeZone {
-        self.zone_in(state.guide.as_deref(), state.lang.as_deref(), default)
-    }
-
-    fn zone_in(&self, guide: Option<&str>, lang: Option<&str>, default: &TimeZone) -> TimeZone {
         let library = self.library();
-        guide
-            .and_then(|g| library.pick(g, lang))
-            .and_then(|g| g.file.reminders.as_ref()?.time_zone.as_deref().and_then(|z| TimeZone::get(z).ok()))
-            .unwrap_or_else(|| default.clone())
+        zone_in(guide_reminders(&library, state.guide.as_deref(), state.lang.as_deref()), default)
     }
 
     /// [`App::zone_of`] for `user` as stored (`default` for someone new, or
@@ -468,13 +460,24 @@ impl App {
                 Err(_) => return default.clone(),
             },
         };
-        self.zone_in(guide.as_deref(), lang.as_deref(), default)
+        let library = self.library();
+        zone_in(guide_reminders(&library, guide.as_deref(), lang.as_deref()), default)
     }
 
     /// When the user's next unsent reminder goes out, if they have one.
     fn next_due(&self, state: &UserState) -> Option<i64> {
         state.reminders.values().filter(|r| !r.sent).filter_map(|r| self.reminder_time(state, r)).min()
     }
+}
+
+/// The reminder settings of `guide` (in `lang`), if it has any.
+fn guide_reminders<'a>(library: &'a Library, guide: Option<&str>, lang: Option<&str>) -> Option<&'a ReminderSettings> {
+    guide.and_then(|g| library.pick(g, lang)).and_then(|g| g.file.reminders.as_ref())
+}
+
+/// The zone `settings` name, else `default`.
+fn zone_in(settings: Option<&ReminderSettings>, default: &TimeZone) -> TimeZone {
+    settings.and_then(|s| TimeZone::get(s.time_zone.as_deref()?).ok()).unwrap_or_else(|| default.clone())
 }
 
 /// A version for a record about to be written: never the same twice, in

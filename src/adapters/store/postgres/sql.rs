@@ -22,6 +22,15 @@ pub(super) const SETUP_LOCK: (i32, i32) = (0x6775_6964, 1);
 /// stopped, and another one adopts them.
 pub(super) const LIVE_LOCK_CLASS: i32 = 0x6775_6965;
 
+/// A subquery giving the ids of the stores alive now (holding their liveness
+/// lock); statement parameter `$class` is [`LIVE_LOCK_CLASS`].
+fn live_stores(class: u8) -> String {
+    format!(
+        "SELECT objid::bigint FROM pg_locks
+         WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND classid = ${class}::integer::oid"
+    )
+}
+
 /// Creates whatever table or index is missing; changes nothing that exists.
 pub(super) const CREATE: &str = "
 CREATE TABLE IF NOT EXISTS guidebot_meta (
@@ -131,38 +140,36 @@ impl Statements {
             users: p("SELECT user_id FROM guidebot_users WHERE record IS NOT NULL ORDER BY user_id")?,
             // Each due user is handed to one process: rows another transaction
             // holds are skipped, and a claim by another live process is left
-            // alone until its lease ends.
-            // A claim of a store whose liveness lock is gone (it stopped)
-            // ends at once.
-            claim_due: p("UPDATE guidebot_users
-                           SET claimed_by = $2, claim_until = clock_timestamp() + make_interval(secs => $3)
-                           WHERE user_id IN (
-                               SELECT user_id FROM guidebot_users
-                               WHERE next_due <= $1
-                                 AND (claimed_by IS NULL OR claimed_by = $2 OR claim_until < clock_timestamp()
-                                      OR claimed_by NOT IN (
-                                          SELECT objid::bigint FROM pg_locks
-                                          WHERE locktype = 'advisory' AND objsubid = 2 AND granted
-                                            AND classid = $4::integer::oid))
-                               FOR UPDATE SKIP LOCKED)
-                           RETURNING user_id")?,
+            // alone until its lease ends; that of a store whose liveness lock
+            // is gone (it stopped) ends at once.
+            claim_due: p(&format!(
+                "UPDATE guidebot_users
+                 SET claimed_by = $2, claim_until = clock_timestamp() + make_interval(secs => $3)
+                 WHERE user_id IN (
+                     SELECT user_id FROM guidebot_users
+                     WHERE next_due <= $1
+                       AND (claimed_by IS NULL OR claimed_by = $2 OR claim_until < clock_timestamp()
+                            OR claimed_by NOT IN ({}))
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING user_id",
+                live_stores(4)
+            ))?,
             // Items of no live store (none queued them, or the one that did
             // lost its lock: it stopped) become $1's, with $1's own when $3.
             // Two stores adopting at once: the row lock makes the second see
             // the first's claim.
-            adopt: p("WITH live AS (
-                          SELECT objid::bigint AS owner FROM pg_locks
-                          WHERE locktype = 'advisory' AND objsubid = 2 AND granted
-                            AND classid = $2::integer::oid),
-                      claimed AS (
-                          UPDATE guidebot_outbox o SET owner = $1
-                          WHERE o.owner IS NULL
-                             OR (o.owner = $1 AND $3)
-                             OR (o.owner <> $1 AND o.owner NOT IN (SELECT owner FROM live))
-                          RETURNING o.seq, o.user_id, o.value, o.handle)
-                      SELECT c.seq, c.user_id, c.value, k.handle, k.key
-                      FROM claimed c JOIN guidebot_keys k ON k.handle = c.handle
-                      ORDER BY c.seq")?,
+            adopt: p(&format!(
+                "WITH claimed AS (
+                     UPDATE guidebot_outbox o SET owner = $1
+                     WHERE o.owner IS NULL
+                        OR (o.owner = $1 AND $3)
+                        OR (o.owner <> $1 AND o.owner NOT IN ({}))
+                     RETURNING o.seq, o.user_id, o.value, o.handle)
+                 SELECT c.seq, c.user_id, c.value, k.handle, k.key
+                 FROM claimed c JOIN guidebot_keys k ON k.handle = c.handle
+                 ORDER BY c.seq",
+                live_stores(2)
+            ))?,
             delivered: p("WITH gone AS (DELETE FROM guidebot_outbox WHERE seq = $1 AND user_id = $2 RETURNING handle)
                           SELECT k.handle, k.farewell FROM gone JOIN guidebot_keys k ON k.handle = gone.handle")?,
             drop_farewell_key: p("DELETE FROM guidebot_keys k WHERE k.handle = $1 AND k.farewell
