@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use guidebot::adapters::store::{SledStore, Store, StoreError, UserId};
+use guidebot::adapters::store::{EventId, SledStore, Store, StoreError, UserId};
 use guidebot::adapters::telegram::delivery::{Reply, encode, plan};
 use guidebot::app::{App, Delivery, ctx_at};
 use guidebot::domain::dialogue::{Library, load_library};
@@ -154,7 +154,7 @@ static EVENT: AtomicI64 = AtomicI64::new(1);
 
 /// The user's `k`-th event (0..8), given what the previous one showed.
 fn event(user: UserId, k: usize, last: &Output) -> Event {
-    let u = user.unsigned_abs() as usize;
+    let u = user.id.unsigned_abs() as usize;
     let press = |i: usize| {
         let buttons: Vec<_> = last.last_keyboard().map(|m| m.buttons.concat()).unwrap_or_default();
         match buttons.get(i % buttons.len().max(1)) {
@@ -181,12 +181,12 @@ fn one_step(app: &App, user: UserId, ev: &Event, ctx: &Ctx) -> Output {
     let pressed = matches!(ev, Event::Press(_));
     let callback = format!("{:x}", id.wrapping_mul(0x9E37_79B9));
     let reply = Reply {
-        chat: ChatId(user),
+        chat: ChatId(user.id),
         pressed: pressed.then_some(MessageId(1_000 + id as i32 % 1_000)),
         callback: pressed.then_some((callback.as_str(), 1_795_000_000_000)),
     };
     let planner = |out: &Output| encode(&plan(out, &reply));
-    match app.handle_once(user, id, ev, ctx, &planner) {
+    match app.handle_once(user, EventId::telegram(id), ev, ctx, &planner) {
         Ok(Delivery::Applied { out, queued }) => {
             for q in queued {
                 if let Err(e) = app.store().delivered(user, q.seq) {
@@ -283,7 +283,7 @@ fn fill(app: &Arc<App>, users: std::ops::Range<usize>, threads: usize, report: b
 
 /// Telegram-like user ids, spread over the id space.
 fn user_id(i: usize) -> UserId {
-    5_000_000_000 + (i as i64) * 7_919
+    UserId::telegram(5_000_000_000 + (i as i64) * 7_919)
 }
 
 /// Median time of one step for `sample` new users, one at a time, and of a

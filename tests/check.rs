@@ -275,7 +275,7 @@ fn the_readme_piped_example_gets_past_the_first_questions() {
     let files = guidebot::cli::read_yaml(&[t.path("dialogues")]).expect("dialogues");
     let store = guidebot::adapters::store::SledStore::open(&t.path("data")).expect("data");
     let app = guidebot::app::App::new(load_library(&files).expect("loads"), std::sync::Arc::new(store));
-    let state = app.state(0).expect("state");
+    let state = app.state(guidebot::adapters::store::UserId::LOCAL).expect("state");
     assert_eq!(state.node.as_deref(), Some("bill_due"), "{}", stdout(&o));
     assert_eq!(state.vars.get("debt").map(|v| v.display()), Some("3500".to_owned()));
 }

@@ -1,6 +1,7 @@
 //! Faults, with the real binary: `guidebot bot` killed with SIGKILL between
 //! saving a step and sending its reply, Telegram delivering an update again
-//! after that, a disk that fills up under `guidebot chat`, erasure checked on
+//! after that, a disk that fills up under `guidebot chat` (on sled, and on
+//! PostgreSQL, whose tables live on a small tmpfs), erasure checked on
 //! the raw bytes of the data directory, permissions under a careless umask,
 //! a backup taken while a chat holds the store, and a SIGTERM that comes
 //! while the bot is still starting.
@@ -30,6 +31,7 @@ use std::time::Duration;
 use fake_bot_api::{Call, FakeBotApi, Person, TOKEN};
 use serde_json::Value;
 use util::Test;
+use util::pg::TestSchema;
 use util::process::{Proc, Tmpfs, bot_command, dialogues, entries_under, files_containing, is_root, mode};
 
 const ANN: Person = Person { id: 4242, first_name: "Ann", lang: "en" };
@@ -314,6 +316,27 @@ fn note_and_wait(chat: &mut Proc, text: &str, saved: &mut usize, refused: &mut u
     *saved > s0
 }
 
+/// On a full disk: `refusals` notes (numbered from `n`) are refused; then
+/// `filler` goes and the next one is saved by the same process. Returns the
+/// number of the saved note; `n` is past it.
+fn refused_until_space_is_back(
+    chat: &mut Proc,
+    note: &dyn Fn(usize) -> String,
+    n: &mut usize,
+    refusals: usize,
+    filler: &Path,
+    (saved, refused): (&mut usize, &mut usize),
+) -> usize {
+    for _ in 0..refusals {
+        assert!(!note_and_wait(chat, &note(*n), saved, refused), "saved on a full disk");
+        *n += 1;
+    }
+    fs::remove_file(filler).expect("remove the filler");
+    assert!(note_and_wait(chat, &note(*n), saved, refused), "not saved once space was back");
+    *n += 1;
+    *n - 1
+}
+
 /// A file taking all free space on `disk` but `leave` bytes.
 fn fill(disk: &Tmpfs, path: &Path, leave: u64) {
     let size = disk.free().checked_sub(leave).expect("more free than to leave");
@@ -362,15 +385,7 @@ fn a_full_disk_refuses_writes_says_so_and_loses_nothing() {
     // The disk fills up: below the 4 MB reserve nothing is written, and the person is told.
     fill(&disk, &filler, 2 * MB);
     assert!(disk.free() < 4 * MB, "{} bytes free", disk.free());
-    for _ in 0..3 {
-        assert!(!note_and_wait(&mut chat, &note(n), &mut saved, &mut refused), "saved on a full disk");
-        n += 1;
-    }
-    // Space is back: the same process saves again.
-    fs::remove_file(&filler).expect("remove the filler");
-    assert!(note_and_wait(&mut chat, &note(n), &mut saved, &mut refused), "not saved once space was back");
-    acked.push(n);
-    n += 1;
+    acked.push(refused_until_space_is_back(&mut chat, &note, &mut n, 3, &filler, (&mut saved, &mut refused)));
     // Full again; the end of input ends the chat cleanly.
     fill(&disk, &filler, 2 * MB);
     assert!(!note_and_wait(&mut chat, &note(n), &mut saved, &mut refused), "saved on a full disk");
@@ -398,6 +413,123 @@ fn a_full_disk_refuses_writes_says_so_and_loses_nothing() {
     }
     assert_eq!(out.matches(NOTE_SAVED).count(), 1, "{out}");
     assert_eq!(listing.matches("NOTE-AFTER-MARK").count(), 1);
+}
+
+/// A tablespace on a small tmpfs, made for one test. Dropped (with the
+/// test's schema, whose tables it holds) and checkpointed before the tmpfs is
+/// unmounted; if that fails, the tmpfs stays mounted: a server that lost a
+/// tablespace's files under its feet stops at its next checkpoint.
+struct Tablespace {
+    name: String,
+    schema: String,
+    client: postgres::Client,
+    disk: Option<Tmpfs>,
+}
+
+impl Drop for Tablespace {
+    fn drop(&mut self) {
+        // One statement at a time: DROP TABLESPACE cannot run in a transaction.
+        let statements = [
+            format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema),
+            format!("DROP TABLESPACE IF EXISTS {}", self.name),
+            "CHECKPOINT".to_owned(),
+        ];
+        for sql in &statements {
+            if let Err(e) = self.client.batch_execute(sql) {
+                let why = e.as_db_error().map_or(e.to_string(), |d| d.to_string());
+                eprintln!("{sql} failed ({why}); the tmpfs under tablespace {} stays mounted", self.name);
+                std::mem::forget(self.disk.take());
+                return;
+            }
+        }
+    }
+}
+
+/// 3b. The same under PostgreSQL: the server's disk fills up (guidebot's
+///     tables are made in a tablespace on a small tmpfs, through
+///     `default_tablespace` in the store URL). Each refused note is told to
+///     the person, the chat goes on, nothing acknowledged is lost, and once
+///     space is back notes save again without a restart.
+#[test]
+fn a_full_database_disk_refuses_writes_says_so_and_loses_nothing() {
+    if !is_root() {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    fs::set_permissions(tmp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let disk = match Tmpfs::mount(&tmp.path().join("disk"), "8m") {
+        Ok(disk) => disk,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let Some(db) = TestSchema::new("full_db") else { return };
+    let dir = disk.dir.clone();
+    let location = dir.join("tablespace");
+    fs::create_dir(&location).expect("mkdir");
+    let owned = Command::new("chown").args(["-R", "postgres:"]).arg(&dir).status().is_ok_and(|s| s.success());
+    if !owned {
+        eprintln!("skipped: no postgres user to own the tablespace directory");
+        return;
+    }
+    let name = format!("gbt_full_{}", std::process::id());
+    let mut client = db.client();
+    if let Err(e) = client.batch_execute(&format!("CREATE TABLESPACE {name} LOCATION '{}'", location.display())) {
+        eprintln!("skipped: the test server cannot make a tablespace here (is it on this machine?): {e}");
+        return;
+    }
+    let space = Tablespace { name: name.clone(), schema: db.name().to_owned(), client, disk: Some(disk) };
+    let disk = space.disk.as_ref().expect("mounted");
+    let url = format!("{}%20-c%20default_tablespace%3D{name}", db.url);
+
+    let t = Test::new();
+    let dialogues = dialogues();
+    let chat_on_db = || {
+        let dialogues = dialogues.to_str().expect("utf-8 path");
+        t.cmd(&["chat", "--dialogues", dialogues, "--store", &url, "--width", "0", "--lang", "en"])
+    };
+    let note = |n: usize| format!("/note NOTE-{n:04}-MARK {}", "a long line of notes ".repeat(150));
+    let marker = |n: usize| format!("NOTE-{n:04}-MARK");
+    let mut chat = Proc::spawn(chat_on_db());
+    chat.wait_stdout("the welcome", LIMIT, |o| o.contains(WELCOME));
+    let (mut saved, mut refused) = (0, 0);
+    let mut acked = Vec::new();
+    let mut n = 0;
+    for _ in 0..5 {
+        assert!(note_and_wait(&mut chat, &note(n), &mut saved, &mut refused), "not saved with room to spare");
+        acked.push(n);
+        n += 1;
+    }
+
+    // Nearly full: notes go in while there is room, then are refused.
+    let filler = dir.join("filler");
+    fill(disk, &filler, 256 * 1024);
+    while refused == 0 {
+        assert!(n < 400, "256 KB took 400 notes of 3 KB without a refusal");
+        if note_and_wait(&mut chat, &note(n), &mut saved, &mut refused) {
+            acked.push(n);
+        }
+        n += 1;
+    }
+    acked.push(refused_until_space_is_back(&mut chat, &note, &mut n, 2, &filler, (&mut saved, &mut refused)));
+    chat.close_stdin();
+    let status = chat.wait_exit(LIMIT);
+    assert!(status.success(), "{status:?}\n{}", chat.stderr());
+    assert!(chat.stderr().contains("the PostgreSQL server has no disk space left"), "{}", chat.stderr());
+
+    // Every acknowledged note is there, once; none of the refused ones.
+    let mut chat = Proc::spawn(chat_on_db());
+    chat.line("/notes");
+    chat.close_stdin();
+    let status = chat.wait_exit(LIMIT);
+    let out = chat.stdout();
+    assert!(status.success(), "{status:?}\n{}", chat.stderr());
+    let listing = &out[out.find(NOTES_TITLE).expect("the notes are listed")..];
+    for k in 0..n {
+        assert_eq!(listing.matches(&marker(k)).count(), usize::from(acked.contains(&k)), "note {k}");
+    }
 }
 
 /// 4. After /delete, nothing the person typed, nothing derived from it and not

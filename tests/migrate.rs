@@ -13,7 +13,7 @@ mod util;
 use std::path::PathBuf;
 use std::process::Output;
 
-use guidebot::adapters::store::{PostgresStore, SledStore, Store};
+use guidebot::adapters::store::{PostgresStore, SledStore, Store, UserId};
 
 use util::pg::TestSchema;
 use util::{Test, stderr, stdout};
@@ -104,14 +104,14 @@ fn a_data_folder_goes_to_postgres_and_back_with_every_user_note_and_reminder() {
     assert!(before[1].contains("MARKER-2") && before[1].contains("第二条"), "{}", before[1]);
     assert!(before[3].contains("Users: 3"), "{}", before[3]);
     let due_before = SledStore::open(&t.path("data")).expect("open").due(i64::MAX - 1).expect("due");
-    assert_eq!(due_before, vec![1], "user 1 has a reminder waiting");
+    assert_eq!(due_before, vec![UserId::telegram(1)], "user 1 has a reminder waiting");
 
     // sled → PostgreSQL.
     let migrated = ok(&t.run(&["migrate", "--from", &first, "--to", &db.url], ""));
     assert!(migrated.contains("3 users, 3 notes, 1 reminder time, 0 messages to send"), "{migrated}");
     assert!(migrated.contains("every user reads back the same"), "{migrated}");
     assert_eq!(what_the_store_shows(&t, &db.url), before, "the case files as read from PostgreSQL");
-    assert_eq!(PostgresStore::open(&db.url).expect("open").due(i64::MAX - 1).expect("due"), vec![1]);
+    assert_eq!(PostgresStore::open(&db.url).expect("open").due(i64::MAX - 1).expect("due"), vec![UserId::telegram(1)]);
     // A second run into the same database is refused and changes nothing.
     let again = t.run(&["migrate", "--from", &first, "--to", &db.url], "");
     assert_eq!(again.status.code(), Some(2));
@@ -122,7 +122,10 @@ fn a_data_folder_goes_to_postgres_and_back_with_every_user_note_and_reminder() {
     let back = ok(&t.run(&["migrate", "--from", &db.url, "--to", &last], ""));
     assert!(back.contains("3 users, 3 notes, 1 reminder time"), "{back}");
     assert_eq!(what_the_store_shows(&t, &last), before, "the case files after the round trip");
-    assert_eq!(SledStore::open(&t.path("data-back")).expect("open").due(i64::MAX - 1).expect("due"), vec![1]);
+    assert_eq!(
+        SledStore::open(&t.path("data-back")).expect("open").due(i64::MAX - 1).expect("due"),
+        vec![UserId::telegram(1)]
+    );
     // The reminder still goes out once its day has come (two days later: whatever the time of day).
     let later = ok(&run(&t, &last, &["chat", "--user", "1", "--today", "2026-12-10"], ""));
     assert!(later.starts_with("⏰ Today is the day you set to follow up"), "{later}");

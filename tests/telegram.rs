@@ -13,10 +13,12 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use fake_bot_api::{Call, FakeBotApi, Person, TOKEN};
-use guidebot::adapters::store::{Change, SledStore};
+use guidebot::adapters::store::{Change, EventId, SledStore, UserId};
 use guidebot::adapters::telegram::{
-    BotError, Limits, Outbox, Retry, Sender, Settings, bot_at, run_bot, send_due_reminders,
+    BotError, Limits, Outbox, Retry, Sender, Settings, TelegramNotifier, bot_at, run_bot,
 };
+use guidebot::app::admin::Admins;
+use guidebot::app::reminders;
 use guidebot::app::{App, Clock, FixedClock};
 use jiff::tz::TimeZone;
 use serde_json::Value;
@@ -123,6 +125,11 @@ nodes:
     say: 先到这里。
     end: true
 "#;
+
+/// A Telegram user's id in the store.
+fn u(id: i64) -> UserId {
+    UserId::telegram(id)
+}
 
 const ANN: Person = Person { id: 4242, first_name: "Ann", lang: "en" };
 
@@ -297,7 +304,7 @@ impl Running {
     }
 
     fn node(&self, user: i64) -> Option<String> {
-        self.app.state(user).expect("state").node
+        self.app.state(u(user)).expect("state").node
     }
 }
 
@@ -424,7 +431,7 @@ async fn a_bad_then_a_good_typed_answer() {
 
     world.say("3500");
     world.sent(DUE_Q).await;
-    let state = bot.app.state(ANN.id).expect("state");
+    let state = bot.app.state(u(ANN.id)).expect("state");
     assert_eq!(state.node.as_deref(), Some("due"));
     assert!(state.answers.get("amount").is_some_and(|a| a.contains("3,500")), "{:?}", state.answers);
     bot.stop().await;
@@ -450,7 +457,7 @@ async fn a_checklist_toggle_changes_the_button_in_place() {
     world.settle().await;
     let messages_after = world.count(|c| c.method == "sendMessage");
     assert_eq!(messages_after, messages_before + 1, "only the /progress answer was sent:\n{}", world.api.summary());
-    let state = bot.app.state(ANN.id).expect("state");
+    let state = bot.app.state(u(ANN.id)).expect("state");
     assert_eq!(state.node.as_deref(), Some("docs"));
     bot.stop().await;
 }
@@ -554,7 +561,7 @@ async fn one_chat_flooding_the_bot_is_slowed_alone() {
     // What was set aside was not applied; what was applied was answered (now or at the next start).
     // The backlog that sets updates aside is 20 waiting replies, the one being sent included:
     // that one may still be the welcome's, so 19 notes can be enough.
-    let notes = app.state(ANN.id).expect("state").notes.len();
+    let notes = app.state(u(ANN.id)).expect("state").notes.len();
     assert!((19..60).contains(&notes), "{notes} notes applied");
 }
 
@@ -621,7 +628,7 @@ async fn forged_callback_data_is_answered_and_changes_nothing() {
     let bot = world.start();
     world.say("/start");
     let welcome = world.sent(WELCOME).await;
-    let before = bot.app.state(ANN.id).expect("state");
+    let before = bot.app.state(u(ANN.id)).expect("state");
     let messages_before = world.count(|c| c.method == "sendMessage");
 
     world.press_data(&welcome, "not-made-by-the-bot");
@@ -632,7 +639,7 @@ async fn forged_callback_data_is_answered_and_changes_nothing() {
     assert_eq!(answered, 2, "every press is answered");
     assert_eq!(world.count(|c| c.method.starts_with("editMessage")), 0);
     assert_eq!(world.count(|c| c.method == "sendMessage"), messages_before + 1, "only /progress was answered");
-    let after = bot.app.state(ANN.id).expect("state");
+    let after = bot.app.state(u(ANN.id)).expect("state");
     assert_eq!((after.node, after.seq), (before.node, before.seq));
     bot.stop().await;
 }
@@ -643,14 +650,14 @@ async fn a_sticker_gets_one_line_and_changes_nothing() {
     let bot = world.start();
     world.say("/start");
     world.sent(WELCOME).await;
-    let before = bot.app.state(ANN.id).expect("state");
+    let before = bot.app.state(u(ANN.id)).expect("state");
 
     world.api.push([fake_bot_api::sticker(world.update_id(), &ANN)]);
     world.sent("I can only read text messages").await;
     world.settle().await;
     let lines = world.texts().iter().filter(|t| t.contains("only read text")).count();
     assert_eq!(lines, 1);
-    assert_eq!(bot.app.state(ANN.id).expect("state"), before);
+    assert_eq!(bot.app.state(u(ANN.id)).expect("state"), before);
     bot.stop().await;
 }
 
@@ -659,13 +666,13 @@ async fn an_edited_message_is_ignored() {
     let world = World::new().await;
     let bot = world.start();
     world.begin().await;
-    let before = bot.app.state(ANN.id).expect("state");
+    let before = bot.app.state(u(ANN.id)).expect("state");
     let messages_before = world.count(|c| c.method == "sendMessage");
 
     world.api.push([fake_bot_api::edited_text(world.update_id(), &ANN, 10, "3500")]);
     world.settle().await;
     assert_eq!(world.count(|c| c.method == "sendMessage"), messages_before + 1, "only /progress was answered");
-    assert_eq!(bot.app.state(ANN.id).expect("state").answers, before.answers);
+    assert_eq!(bot.app.state(u(ANN.id)).expect("state").answers, before.answers);
     assert_eq!(bot.node(ANN.id).as_deref(), Some("amount"));
     bot.stop().await;
 }
@@ -675,10 +682,10 @@ async fn a_broken_record_gets_an_apology_and_others_go_on() {
     let world = World::new().await;
     let bot = world.start();
     let broken = Change { record: Some(b"not a state at all"), ..Change::default() };
-    bot.app.store().commit(ANN.id, &broken).expect("save");
+    bot.app.store().commit(u(ANN.id), &broken).expect("save");
     world.say("/start");
     world.sent("Sorry, something went wrong").await;
-    let stored = bot.app.store().load(ANN.id).expect("load").map(|s| s.record);
+    let stored = bot.app.store().load(u(ANN.id)).expect("load").map(|s| s.record);
     assert_eq!(stored.as_deref(), Some(&b"not a state at all"[..]), "left as is");
 
     let bob = Person { id: 5252, first_name: "Bob", lang: "en" };
@@ -743,8 +750,8 @@ async fn a_group_gets_one_pointer_to_a_private_chat_and_nothing_is_stored() {
     let app = bot.stop().await;
     let replies = world.count(|c| c.method == "sendMessage" && c.chat() == Some(group));
     assert_eq!(replies, 1, "at most one reply per group");
-    assert_eq!(app.store().users().expect("users"), Vec::<i64>::new(), "no record for anyone");
-    assert!(app.store().first_delivery(first).expect("store"), "not even the update id was stored");
+    assert_eq!(app.store().users().expect("users"), Vec::<UserId>::new(), "no record for anyone");
+    assert!(app.store().first_delivery(EventId::telegram(first)).expect("store"), "not even the update id was stored");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -758,7 +765,7 @@ async fn a_note_then_notes_escapes_what_was_typed() {
     world.say("/notes");
     let notes = world.sent("Your notes").await;
     assert!(notes.text().is_some_and(|t| t.contains("call the &lt;bank&gt; &amp; ask")), "{:?}", notes.text());
-    let state = bot.app.state(ANN.id).expect("state");
+    let state = bot.app.state(u(ANN.id)).expect("state");
     assert_eq!(state.notes.len(), 1);
     assert_eq!(state.notes[0].text, "call the <bank> & ask");
     bot.stop().await;
@@ -789,16 +796,16 @@ async fn delete_erases_the_user() {
     world.begin().await;
     world.say("/note private matter");
     world.sent("Note saved.").await;
-    assert!(bot.app.store().load(ANN.id).expect("load").is_some());
+    assert!(bot.app.store().load(u(ANN.id)).expect("load").is_some());
 
     world.say("/delete");
     let confirm = world.sent("Erase everything").await;
     world.press(&confirm, "Yes");
     world.sent("has been erased").await;
-    assert_eq!(bot.app.store().load(ANN.id).expect("load"), None);
-    assert!(!bot.app.store().users().expect("users").contains(&ANN.id));
+    assert_eq!(bot.app.store().load(u(ANN.id)).expect("load"), None);
+    assert!(!bot.app.store().users().expect("users").contains(&u(ANN.id)));
     let app = bot.stop().await;
-    assert_eq!(app.store().load(ANN.id).expect("load"), None, "still gone after the stop");
+    assert_eq!(app.store().load(u(ANN.id)).expect("load"), None, "still gone after the stop");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -892,11 +899,21 @@ async fn a_stop_while_updates_are_in_flight_finishes_them() {
             .iter()
             .any(|c| c.chat() == Some(p.id) && c.ok() && c.text() == Some(WELCOME));
         assert!(answered, "user {} got the reply:\n{}", p.id, world.api.summary());
-        assert_eq!(app.state(p.id).expect("state").node.as_deref(), Some("welcome"), "persisted");
+        assert_eq!(app.state(u(p.id)).expect("state").node.as_deref(), Some("welcome"), "persisted");
     }
     let confirmed =
         world.api.calls_of("getUpdates").iter().filter_map(|c| c.body["offset"].as_i64()).max().expect("polled");
     assert_eq!(confirmed, last + 1, "the fetched updates were confirmed");
+}
+
+/// One round of the core's reminder service beside the running bot, through
+/// a Telegram notifier of its own: how many users had reminders due.
+async fn remind_now(world: &World, app: &Arc<App>) -> usize {
+    let outbox = Outbox::new(world.bot(), Limits::default(), Retry::default());
+    let sender = Sender::new(outbox.clone(), Arc::clone(app.store()));
+    let notifier = TelegramNotifier::new(sender, outbox, Arc::new(Admins::default()));
+    let (app, now) = (Arc::clone(app), world.clock.now());
+    tokio::task::spawn_blocking(move || reminders::remind(&app, &notifier, now).users).await.expect("a round")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -905,7 +922,7 @@ async fn reminders_are_sent_once_across_restarts() {
     let bot = world.start();
     world.walk_to_checklist().await;
     let app = bot.stop().await;
-    assert_eq!(app.store().due(i64::MAX - 1).expect("due"), vec![ANN.id], "scheduled");
+    assert_eq!(app.store().due(i64::MAX - 1).expect("due"), vec![u(ANN.id)], "scheduled");
     drop(app);
 
     // The day before the payment, after the guide's reminder hour (09:00 in Shanghai).
@@ -913,22 +930,16 @@ async fn reminders_are_sent_once_across_restarts() {
     let often = Settings { reminder_every: Duration::from_millis(100), ..settings() };
     let bot = world.start_with(often.clone());
     world.sent("⏰ Your payment is due tomorrow (2026-12-15).").await;
-    let sender =
-        Sender::new(Outbox::new(world.bot(), Limits::default(), Retry::default()), Arc::clone(bot.app.store()));
-    assert_eq!(send_due_reminders(&bot.app, &sender, world.clock.as_ref()).await, 0, "already sent");
-    drop(sender);
+    assert_eq!(remind_now(&world, &bot.app).await, 0, "already sent");
     drop(bot.stop().await);
 
     let bot = world.start_with(often);
-    let sender =
-        Sender::new(Outbox::new(world.bot(), Limits::default(), Retry::default()), Arc::clone(bot.app.store()));
-    assert_eq!(send_due_reminders(&bot.app, &sender, world.clock.as_ref()).await, 0, "not after a restart either");
-    drop(sender);
+    assert_eq!(remind_now(&world, &bot.app).await, 0, "not after a restart either");
     let app = bot.stop().await;
     let sent = world.texts().iter().filter(|t| t.starts_with('⏰')).count();
     assert_eq!(sent, 1);
-    assert_eq!(app.store().due(i64::MAX - 1).expect("due"), Vec::<i64>::new(), "nothing left to send");
-    assert!(app.state(ANN.id).expect("state").reminders["pay"].sent);
+    assert_eq!(app.store().due(i64::MAX - 1).expect("due"), Vec::<UserId>::new(), "nothing left to send");
+    assert!(app.state(u(ANN.id)).expect("state").reminders["pay"].sent);
 }
 
 #[test]
@@ -1013,7 +1024,7 @@ impl World {
     /// A bot that watches its dialogues folder, with ADMIN as admin.
     fn start_watching(&self) -> Running {
         let settings =
-            Settings { admins: vec![ADMIN.id], dialogues: Some(self.dir.path().join("dialogues")), ..settings() };
+            Settings { admins: vec![u(ADMIN.id)], dialogues: Some(self.dir.path().join("dialogues")), ..settings() };
         self.start_with(settings)
     }
 
@@ -1114,7 +1125,7 @@ async fn a_user_on_a_removed_node_moves_to_the_start_of_their_stage() {
     world.say("2026-12-15");
     world.sent("This guide has been updated").await;
     world.sent(WELCOME).await;
-    let st = bot.app.state(ANN.id).expect("state");
+    let st = bot.app.state(u(ANN.id)).expect("state");
     assert_eq!(st.node.as_deref(), Some("welcome"), "first node of stage `one`");
     assert_eq!(st.vars["debt"].display(), "3500", "answers kept");
     drop(bot.stop().await);
@@ -1169,7 +1180,7 @@ impl World {
         let (_, state) = guidebot::domain::scenario::replay_on(&lib, &path, &text, day).expect("the scenario passes");
         let store = SledStore::open(&self.dir.path().join("data")).expect("store");
         let app = App::new(lib, Arc::new(store));
-        app.put_state(ANN.id, &state).expect("saved");
+        app.put_state(u(ANN.id), &state).expect("saved");
         state
     }
 }
@@ -1207,9 +1218,7 @@ async fn the_huabei_guide_reminds_each_installment_once_across_restarts() {
     world.sent("第 5 期").await;
     drop(bot.stop().await);
     let bot = world.start_with(often);
-    let sender =
-        Sender::new(Outbox::new(world.bot(), Limits::default(), Retry::default()), Arc::clone(bot.app.store()));
-    assert_eq!(send_due_reminders(&bot.app, &sender, world.clock.as_ref()).await, 0);
+    assert_eq!(remind_now(&world, &bot.app).await, 0);
     let app = bot.stop().await;
 
     let sent = reminders();
@@ -1218,5 +1227,5 @@ async fn the_huabei_guide_reminds_each_installment_once_across_restarts() {
         assert_eq!(sent.iter().filter(|t| t.contains(n)).count(), 1, "{n} exactly once: {sent:#?}");
     }
     assert!(!sent.iter().any(|t| t.contains("第 1 期") || t.contains("第 2 期")), "paid ones never: {sent:#?}");
-    assert_eq!(app.store().due(i64::MAX - 1).expect("due"), Vec::<i64>::new(), "nothing left to send");
+    assert_eq!(app.store().due(i64::MAX - 1).expect("due"), Vec::<UserId>::new(), "nothing left to send");
 }

@@ -1,8 +1,8 @@
-//! Hot reload: watch the dialogues folder and hand every settled change to
-//! a callback as a freshly loaded and checked library, or the diagnostics
-//! that kept it from loading. The caller decides what to do (replace the
-//! app's library, tell the admins, print to the terminal); a broken edit
-//! never replaces a working library.
+//! Hot reload, the file side: read the dialogues folder, and watch it,
+//! handing every settled change to a callback as a freshly loaded and
+//! checked library, or the diagnostics that kept it from loading. What
+//! happens then is the core's (`app::admin`: put it in force, or tell the
+//! admins) or the terminal's; a broken edit never replaces a working library.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -10,15 +10,12 @@ use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
 
-use crate::app::App;
+pub use crate::app::admin::Reloaded;
 use crate::domain::dialogue::diagnostic::Kind;
-use crate::domain::dialogue::{Diagnostic, Library, load_library};
+use crate::domain::dialogue::{Diagnostic, load_library};
 
 /// Wait this long after the last change before reloading: editors write in several steps.
 const SETTLE: Duration = Duration::from_millis(250);
-
-/// What a reload produced.
-pub type Reloaded = Result<Library, Vec<Diagnostic>>;
 
 /// Reads every `*.yaml` directly in `dir` and loads them.
 pub fn load_dir(dir: &Path) -> Reloaded {
@@ -58,26 +55,6 @@ fn io_diag(path: &Path, e: &std::io::Error) -> Diagnostic {
     }
 }
 
-/// Reloads `dir` into `app` now. Ok with the number of guides, or the problems (old library kept).
-pub fn reload(app: &App, dir: &Path) -> Result<usize, Vec<Diagnostic>> {
-    let lib = load_dir(dir)?;
-    let n = lib.guide_ids().len();
-    install(app, lib);
-    Ok(n)
-}
-
-/// Puts `library` in force; when a guide's reminder hour or time zone changed,
-/// also the stored time of every user's next reminder (this reads every user,
-/// so call it from a blocking thread).
-pub fn install(app: &App, library: Library) {
-    if app.replace_library(library) {
-        match app.refresh_reminder_times() {
-            Ok(n) => tracing::info!(users = n, "reminder times follow the guides' new hour or time zone"),
-            Err(err) => tracing::error!(error = %err, "reminder times could not all be refreshed"),
-        }
-    }
-}
-
 /// Keeps watching while alive.
 pub struct Watch {
     _watcher: notify::RecommendedWatcher,
@@ -112,6 +89,7 @@ pub fn watch(dir: &Path, on_change: impl Fn(Reloaded) + Send + 'static) -> notif
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::App;
     use std::sync::Arc;
 
     const GOOD: &str = "guide: w\nlang: en\ntitle: W\nstart: a\nnodes:\n  a:\n    say: one\n    end: true\n";
@@ -136,18 +114,47 @@ mod tests {
 
     #[test]
     fn reload_keeps_the_old_library_when_the_new_one_is_broken() {
+        use crate::app::admin::Admins;
+        use crate::app::notify::Notifier;
+        use crate::app::store::{Front, Queued, UserId};
+        use std::sync::Mutex;
+
+        /// Remembers what the admins were told and how often the guides changed.
+        #[derive(Default)]
+        struct Told(Mutex<(Vec<String>, usize)>);
+        impl Notifier for Told {
+            fn front(&self) -> Front {
+                Front::Terminal
+            }
+            fn plan(&self, _: UserId, _: &crate::domain::engine::Output) -> Vec<Vec<u8>> {
+                Vec::new()
+            }
+            fn deliver(&self, _: Vec<Queued>) {}
+            fn tell_admins(&self, text: &str) {
+                self.0.lock().expect("lock").0.push(text.to_owned());
+            }
+            fn guides_changed(&self, _: Arc<crate::domain::dialogue::Library>) {
+                self.0.lock().expect("lock").1 += 1;
+            }
+        }
+
         let dir = tempfile::tempdir().expect("tmp");
         std::fs::write(dir.path().join("w.en.yaml"), GOOD).expect("write");
         let app =
             App::new(load_dir(dir.path()).expect("loads"), Arc::new(crate::adapters::store::MemoryStore::default()));
+        let told = Told::default();
         std::fs::write(dir.path().join("w.en.yaml"), "guide: [").expect("write");
-        assert!(reload(&app, dir.path()).is_err());
+        let answer = Admins::reload(&app, &told, load_dir(dir.path()), "d");
+        assert!(answer.starts_with("Dialogues not reloaded; the previous version keeps serving."), "{answer}");
         assert_eq!(app.library().guides().len(), 1, "old library still serving");
         std::fs::write(dir.path().join("w.en.yaml"), GOOD.replace("one", "three")).expect("write");
-        assert_eq!(reload(&app, dir.path()), Ok(1));
+        assert_eq!(Admins::reload(&app, &told, load_dir(dir.path()), "d"), "Reloaded d: 1 guide(s), no problems.");
         std::fs::remove_file(dir.path().join("w.en.yaml")).expect("remove");
-        let err = reload(&app, dir.path()).expect_err("an empty folder is refused");
-        assert!(err[0].message.starts_with("has no dialogue files"), "{err:?}");
+        Admins::new([]).reloaded(&app, &told, load_dir(dir.path()));
+        let (said, changed) = told.0.lock().expect("lock").clone();
+        assert_eq!(said.len(), 1, "an empty folder is refused and the admins are told: {said:?}");
+        assert!(said[0].contains("has no dialogue files"), "{said:?}");
+        assert_eq!(changed, 1, "only the good reload changed the guides");
         assert_eq!(app.library().guides().len(), 1, "still serving");
         assert_eq!(app.library().guides()[0].file.nodes["a"].say.as_deref(), Some("three"));
     }

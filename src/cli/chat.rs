@@ -9,14 +9,16 @@ use anyhow::{Context, Result};
 use super::{Args, load_dialogues, report};
 use crate::adapters::reload::{Watch, watch};
 use crate::adapters::terminal::{Chat, View, Width};
+use crate::app::ids::UserId;
 use crate::app::{App, Clock, SystemClock, ctx_at, user_zone};
 use crate::domain::engine::Event;
 
 #[derive(Debug, clap::Args)]
 pub struct ChatArgs {
-    /// Whose progress to use (0 is the local user; a Telegram user id resumes that user).
-    #[arg(long, default_value_t = 0)]
-    pub user: i64,
+    /// Whose progress to use: terminal:0 (or 0) is the local user; telegram:ID
+    /// (or a bare Telegram user id) resumes that Telegram user.
+    #[arg(long, default_value = "terminal:0")]
+    pub user: UserId,
     /// Guide to open, by id.
     #[arg(long)]
     pub guide: Option<String>,
@@ -113,7 +115,7 @@ fn watch_dialogues(
     let (user, lang) = (a.user, a.lang.clone());
     let w = watch(&args.dialogues, move |result| match result {
         Ok(lib) => {
-            crate::adapters::reload::install(&app, lib);
+            app.install(lib);
             eprintln!("↻ dialogues reloaded");
             let ctx = ctx_at(clock.now(), &user_zone(), None, lang.clone());
             match app.handle(user, &Event::Refresh, &ctx) {

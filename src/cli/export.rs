@@ -7,14 +7,16 @@ use anyhow::Result;
 
 use super::{Args, load_dialogues};
 use crate::adapters::terminal::sanitize::markdown_document;
+use crate::app::ids::UserId;
 use crate::app::{App, Clock, SystemClock, ctx_at, user_zone};
 use crate::domain::engine::{Command, Event, step};
 
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
-    /// The user's id (a Telegram user id, or the id used with `chat --user`).
+    /// The user's id: telegram:ID (or a bare Telegram user id), or the id
+    /// used with `chat --user` (terminal:0 for the local user).
     #[arg(long)]
-    pub user: i64,
+    pub user: UserId,
 }
 
 pub fn run(args: &Args, a: &ExportArgs) -> Result<ExitCode> {

@@ -83,7 +83,7 @@ const BOT_ENV: &str = "\
 Environment:
   TELOXIDE_TOKEN      the bot's token from @BotFather (required; never printed or logged)
   TELOXIDE_API_URL    another Bot API server, for example a local one
-  GUIDEBOT_ADMINS     comma-separated Telegram user ids allowed to use /stats and /reload
+  GUIDEBOT_ADMINS     comma-separated Telegram user ids (123 or telegram:123) allowed to use /stats and /reload
   GUIDEBOT_TZ         the users' time zone where a guide sets none (default Asia/Shanghai)
   GUIDEBOT_DIALOGUES  the dialogues folder, when --dialogues is not given
   GUIDEBOT_DATA       the data folder, when --data is not given

@@ -38,6 +38,11 @@ impl TestSchema {
         Some(TestSchema { base, name, url })
     }
 
+    /// The schema's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// A plain connection to the schema.
     pub fn client(&self) -> Client {
         Client::connect(&self.url, NoTls).expect("connect to the test schema")

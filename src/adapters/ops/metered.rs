@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use super::Metrics;
-use crate::adapters::store::{Change, Durable, Queued, Store, StoreError, Stored, UserId};
+use crate::adapters::store::{Change, Durable, EventId, Queued, Store, StoreError, Stored, UserId};
 
 /// `inner`, with each failed call counted.
 pub struct Metered {
@@ -40,7 +40,7 @@ impl Store for Metered {
         self.count(self.inner.load(user))
     }
 
-    fn applied(&self, event: i64) -> Result<bool, StoreError> {
+    fn applied(&self, event: EventId) -> Result<bool, StoreError> {
         self.count(self.inner.applied(event))
     }
 
@@ -48,7 +48,7 @@ impl Store for Metered {
         self.count(self.inner.commit(user, change))
     }
 
-    fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+    fn erase(&self, user: UserId, event: Option<EventId>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
         self.count(self.inner.erase(user, event, farewell))
     }
 
@@ -68,8 +68,8 @@ impl Store for Metered {
         self.count(self.inner.delivered(user, seq))
     }
 
-    fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
-        self.count(self.inner.first_delivery(update_id))
+    fn first_delivery(&self, event: EventId) -> Result<bool, StoreError> {
+        self.count(self.inner.first_delivery(event))
     }
 
     fn adopt(&self) -> Result<Vec<Queued>, StoreError> {
@@ -126,13 +126,13 @@ mod tests {
         fn load(&self, user: UserId) -> Result<Option<Stored>, StoreError> {
             Err(StoreError::Decrypt { user })
         }
-        fn applied(&self, _: i64) -> Result<bool, StoreError> {
-            Err(StoreError::Decrypt { user: 0 })
+        fn applied(&self, _: EventId) -> Result<bool, StoreError> {
+            Err(StoreError::Decrypt { user: UserId::LOCAL })
         }
         fn commit(&self, user: UserId, _: &Change<'_>) -> Result<Vec<u64>, StoreError> {
             Err(StoreError::Decrypt { user })
         }
-        fn erase(&self, user: UserId, _: Option<i64>, _: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+        fn erase(&self, user: UserId, _: Option<EventId>, _: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
             Err(StoreError::Decrypt { user })
         }
         fn users(&self) -> Result<Vec<UserId>, StoreError> {
@@ -147,7 +147,7 @@ mod tests {
         fn delivered(&self, user: UserId, _: u64) -> Result<(), StoreError> {
             Err(StoreError::Decrypt { user })
         }
-        fn first_delivery(&self, _: i64) -> Result<bool, StoreError> {
+        fn first_delivery(&self, _: EventId) -> Result<bool, StoreError> {
             Ok(true)
         }
     }
@@ -156,8 +156,8 @@ mod tests {
     fn each_failed_call_is_counted_once() {
         let metrics = Metrics::new();
         let store = Metered::wrap(Arc::new(Broken), &metrics);
-        assert!(store.load(1).is_err());
-        assert!(store.commit(1, &Change::default()).is_err());
+        assert!(store.load(UserId::telegram(1)).is_err());
+        assert!(store.commit(UserId::telegram(1), &Change::default()).is_err());
         assert!(store.users().is_ok());
         assert!(metrics.render().contains("guidebot_store_errors_total 2"), "{}", metrics.render());
     }

@@ -43,7 +43,11 @@ pub fn store_check(store: Arc<dyn Store>) -> Check {
     Arc::new(move || {
         let store = Arc::clone(&store);
         Box::pin(async move {
-            match tokio::task::spawn_blocking(move || store.applied(i64::MIN)).await {
+            match tokio::task::spawn_blocking(move || {
+                store.applied(crate::adapters::store::EventId::telegram(i64::MIN))
+            })
+            .await
+            {
                 Ok(Ok(_)) => Ok(()),
                 Ok(Err(err)) => Err(err.to_string()),
                 Err(_) => Err("the store check stopped".to_owned()),

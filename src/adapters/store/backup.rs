@@ -35,7 +35,7 @@ impl SledStore {
         let out = sled::Config::new()
             .path(dest.join("db"))
             .open()
-            .map_err(|source| StoreError::Open { dir: dest.to_path_buf(), source })?;
+            .map_err(|source| StoreError::Open { dir: dest.to_path_buf(), source: source.into() })?;
         for name in ["meta", "records", "notes", "outbox", "updates"] {
             let from = self.db.open_tree(name).map_err(StoreError::db(format!("opening tree `{name}`")))?;
             let to = out.open_tree(name).map_err(StoreError::db(format!("opening tree `{name}` of the copy")))?;
@@ -44,7 +44,7 @@ impl SledStore {
                 to.insert(k, v).map_err(StoreError::db(format!("copying tree `{name}`")))?;
             }
         }
-        out.flush().map_err(|source| StoreError::Flush { source })?;
+        out.flush().map_err(|source| StoreError::Flush { source: source.into() })?;
         drop(out);
         super::slots::tighten_tree(dest).map_err(|source| StoreError::Copy {
             action: "restricting",
@@ -171,6 +171,7 @@ pub(super) fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::store::tests::u;
     use crate::adapters::store::{Change, Store, StoreOptions};
 
     fn open(dir: &Path) -> SledStore {
@@ -183,9 +184,9 @@ mod tests {
         let store = Arc::new(open(&tmp.path().join("data")));
         let notes = [b"n1".to_vec(), b"n2".to_vec()];
         store
-            .commit(1, &Change { record: Some(b"one"), notes: &notes, next_due: Some(50), ..Change::default() })
+            .commit(u(1), &Change { record: Some(b"one"), notes: &notes, next_due: Some(50), ..Change::default() })
             .expect("c");
-        store.commit(2, &Change { record: Some(b"two"), ..Change::default() }).expect("c");
+        store.commit(u(2), &Change { record: Some(b"two"), ..Change::default() }).expect("c");
         store.serve_backups().expect("serve");
         // Through the socket, as `guidebot backup` does while the bot runs.
         request_backup(&tmp.path().join("data"), &tmp.path().join("copy")).expect("backup");
@@ -199,9 +200,9 @@ mod tests {
 
         restore(&tmp.path().join("copy"), &tmp.path().join("restored")).expect("restore");
         let back = open(&tmp.path().join("restored"));
-        let one = back.load(1).expect("load").expect("user 1");
+        let one = back.load(u(1)).expect("load").expect("user 1");
         assert_eq!((one.record, one.notes), (b"one".to_vec(), notes.to_vec()));
-        assert_eq!(back.load(2).expect("load").map(|s| s.record), Some(b"two".to_vec()));
-        assert_eq!(back.due(50).expect("due"), vec![1]);
+        assert_eq!(back.load(u(2)).expect("load").map(|s| s.record), Some(b"two".to_vec()));
+        assert_eq!(back.due(50).expect("due"), vec![u(1)]);
     }
 }

@@ -5,13 +5,13 @@
 //! ordering are stored big-endian with the sign bit flipped, so that sled's
 //! lexicographic byte order equals numeric order (`-1` sorts before `0`).
 
-use super::{StoreError, UserId, slots::HANDLE_LEN, slots::Handle};
+use super::{EventId, Front, StoreError, slots::HANDLE_LEN, slots::Handle};
 
 /// Length of an encoded i64.
 const I64_LEN: usize = 8;
 
 /// The schema this code reads and writes.
-pub(super) const SCHEMA_VERSION: u32 = 4;
+pub(super) const SCHEMA_VERSION: u32 = 5;
 
 /// Key of the schema version in the `meta` tree.
 pub(super) const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
@@ -28,9 +28,26 @@ pub(super) fn from_ordered(bytes: [u8; I64_LEN]) -> i64 {
     (u64::from_be_bytes(bytes) ^ (1 << 63)).cast_signed()
 }
 
-/// Key of an event id in the `updates` tree.
-pub(super) fn update_key(update_id: i64) -> [u8; I64_LEN] {
-    ordered(update_id)
+/// Length of a key of the `updates` tree.
+pub(super) const UPDATE_KEY_LEN: usize = 1 + I64_LEN;
+
+/// Key of an event id in the `updates` tree: the front end's tag, then the
+/// number, ordered.
+pub(super) fn update_key(event: EventId) -> [u8; UPDATE_KEY_LEN] {
+    let mut key = [0u8; UPDATE_KEY_LEN];
+    key[0] = event.front.tag();
+    key[1..].copy_from_slice(&ordered(event.id));
+    key
+}
+
+/// Inverse of [`update_key`].
+pub(super) fn decode_update_key(key: &[u8]) -> Result<EventId, StoreError> {
+    let corrupt = || StoreError::Corrupt { tree: "updates", detail: format!("key of {} bytes", key.len()) };
+    let (tag, number) = key.split_first().ok_or_else(corrupt)?;
+    let number: [u8; I64_LEN] = number.try_into().map_err(|_| corrupt())?;
+    let front = Front::from_tag(*tag)
+        .ok_or_else(|| StoreError::Corrupt { tree: "updates", detail: format!("unknown front end number {tag}") })?;
+    Ok(EventId::new(front, from_ordered(number)))
 }
 
 /// Key of note number `n` of the user with `handle`.
@@ -70,17 +87,17 @@ pub(super) fn decode_outbox_key(key: &[u8]) -> Result<(u16, Handle, u64), StoreE
     Ok((bucket, handle, u64::from_be_bytes(seq)))
 }
 
-/// Schema 1: a user id from a key of the `users` tree (plain big-endian).
-pub(super) fn decode_v1_user_key(key: &[u8]) -> Result<UserId, StoreError> {
+/// Schema 1: a user's number from a key of the `users` tree (plain big-endian).
+pub(super) fn decode_v1_user_key(key: &[u8]) -> Result<i64, StoreError> {
     let bytes: [u8; I64_LEN] = key.try_into().map_err(|_| StoreError::Corrupt {
         tree: "users",
         detail: format!("key of {} bytes, expected {I64_LEN}", key.len()),
     })?;
-    Ok(UserId::from_be_bytes(bytes))
+    Ok(i64::from_be_bytes(bytes))
 }
 
-/// Schema 1: (user, at) from a key of `reminders_by_user` (`user ‖ at ‖ id`, ordered).
-pub(super) fn decode_v1_reminder_index_key(key: &[u8]) -> Result<(UserId, i64), StoreError> {
+/// Schema 1: (user's number, at) from a key of `reminders_by_user` (`user ‖ at ‖ id`, ordered).
+pub(super) fn decode_v1_reminder_index_key(key: &[u8]) -> Result<(i64, i64), StoreError> {
     let corrupt = || StoreError::Corrupt { tree: "reminders_by_user", detail: format!("key of {} bytes", key.len()) };
     let (user, rest) = key.split_first_chunk::<I64_LEN>().ok_or_else(corrupt)?;
     let (at, _) = rest.split_first_chunk::<I64_LEN>().ok_or_else(corrupt)?;
@@ -112,6 +129,17 @@ mod tests {
     }
 
     #[test]
+    fn update_keys_round_trip_and_keep_each_front_end_in_order() {
+        let (a, b) = (EventId::telegram(-3), EventId::telegram(1_000));
+        let c = EventId::new(Front::Terminal, -9);
+        for e in [a, b, c] {
+            assert_eq!(decode_update_key(&update_key(e)).expect("valid"), e);
+        }
+        assert!(update_key(a) < update_key(b));
+        assert!(update_key(b) < update_key(c), "by front end first");
+    }
+
+    #[test]
     fn outbox_keys_round_trip_and_sort_by_seq_within_a_user() {
         let h = [9u8; HANDLE_LEN];
         let key = outbox_key(1023, &h, 77);
@@ -128,6 +156,8 @@ mod tests {
             "tree `outbox` holds a malformed entry (key of 3 bytes); the data directory may be damaged"
         );
         assert!(decode_v1_user_key(&[0; 7]).is_err());
+        assert!(decode_update_key(&[0; 8]).is_err(), "a schema-4 key");
+        assert!(decode_update_key(&[7; 9]).is_err(), "no such front end");
         assert!(decode_v1_reminder_index_key(&[0; 9]).is_err());
         assert!(decode_schema_version(&[0; 3]).is_err());
     }

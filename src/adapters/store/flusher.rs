@@ -25,6 +25,7 @@ use std::{
 };
 
 use super::StoreError;
+use crate::app::store::Pending;
 
 /// The function the flusher calls: `db.flush()` in production.
 pub(super) type FlushFn = Box<dyn FnMut() -> sled::Result<usize> + Send>;
@@ -129,7 +130,7 @@ impl Ticket {
         if state.completed >= self.target {
             // If several flushes went by, the newest also started after our
             // write, so its result is a valid verdict for us.
-            Some(state.last.clone().map_err(|source| StoreError::Flush { source }))
+            Some(state.last.clone().map_err(|source| StoreError::Flush { source: source.into() }))
         } else if state.stopped {
             Some(Err(StoreError::FlusherStopped))
         } else {
@@ -162,6 +163,16 @@ impl Ticket {
                 return Err(StoreError::FlusherStopped);
             }
         }
+    }
+}
+
+impl Pending for Ticket {
+    fn wait(self: Box<Self>) -> Result<(), StoreError> {
+        Ticket::wait(*self)
+    }
+
+    fn settled(self: Box<Self>) -> std::pin::Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>> {
+        Box::pin(Ticket::settled(*self))
     }
 }
 

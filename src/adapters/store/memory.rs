@@ -9,7 +9,7 @@ use std::{
     sync::{Mutex, MutexGuard, PoisonError},
 };
 
-use super::{Change, Queued, Store, StoreError, Stored, UserId, transfer::Transfer};
+use super::{Change, EventId, Queued, Store, StoreError, Stored, UserId, transfer::Transfer};
 
 /// The store in memory.
 #[derive(Default)]
@@ -21,7 +21,7 @@ pub struct MemoryStore {
 struct Inner {
     users: HashMap<UserId, Stored>,
     due: HashMap<UserId, i64>,
-    updates: BTreeSet<i64>,
+    updates: BTreeSet<EventId>,
     outbox: BTreeMap<u64, (UserId, Vec<u8>)>,
     seq: u64,
 }
@@ -55,7 +55,7 @@ impl Store for MemoryStore {
         Ok(self.lock().users.get(&user).cloned())
     }
 
-    fn applied(&self, event: i64) -> Result<bool, StoreError> {
+    fn applied(&self, event: EventId) -> Result<bool, StoreError> {
         Ok(self.lock().updates.contains(&event))
     }
 
@@ -90,7 +90,7 @@ impl Store for MemoryStore {
         Ok(Self::queue(&mut inner, user, change.outbox))
     }
 
-    fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+    fn erase(&self, user: UserId, event: Option<EventId>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
         let mut inner = self.lock();
         if let Some(event) = event.filter(|id| inner.updates.contains(id)) {
             return Err(StoreError::AlreadyApplied { event });
@@ -129,8 +129,8 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
-        Ok(self.lock().updates.insert(update_id))
+    fn first_delivery(&self, event: EventId) -> Result<bool, StoreError> {
+        Ok(self.lock().updates.insert(event))
     }
 
     fn defers_durability(&self) -> bool {
@@ -144,11 +144,11 @@ impl Transfer for MemoryStore {
         Ok(self.lock().due.iter().map(|(u, at)| (*u, *at)).collect())
     }
 
-    fn applied_ids(&self) -> Result<Vec<i64>, StoreError> {
+    fn applied_ids(&self) -> Result<Vec<EventId>, StoreError> {
         Ok(self.lock().updates.iter().copied().collect())
     }
 
-    fn import_applied(&self, ids: &[i64]) -> Result<(), StoreError> {
+    fn import_applied(&self, ids: &[EventId]) -> Result<(), StoreError> {
         self.lock().updates.extend(ids);
         Ok(())
     }

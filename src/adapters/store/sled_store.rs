@@ -18,7 +18,7 @@ use std::{
 use sled::{Transactional, transaction::TransactionError};
 
 use super::{
-    Change, Durable, Queued, Store, StoreError, Stored, UserId, encoding,
+    Change, Durable, EventId, Queued, Store, StoreError, Stored, UserId, encoding,
     flusher::{After, Flusher},
     migrate,
     slots::{BucketGuard, HANDLE_LEN, Handle, Kind, NEVER, Slot, SlotRef, Slots, create_private_dir, flag},
@@ -142,15 +142,16 @@ impl SledStore {
                 meta.insert(encoding::DB_ID_KEY, &slots.db_id).map_err(StoreError::db("writing the id"))?;
                 meta.insert(encoding::SCHEMA_VERSION_KEY, &encoding::SCHEMA_VERSION.to_be_bytes())
                     .map_err(StoreError::db("writing the schema version"))?;
-                db.flush().map_err(|source| StoreError::Flush { source })?;
+                db.flush().map_err(|source| StoreError::Flush { source: source.into() })?;
                 slots
             }
             Some(1) => {
                 let slots = Slots::open(&keys_dir, true)?;
                 migrate::v1_to_v2(&db, &slots, &keys_dir)?;
+                migrate::v4_to_v5(&db, &slots)?;
                 slots
             }
-            Some(found @ (2..=4)) => {
+            Some(found @ (2..=5)) => {
                 if !Slots::exists(&keys_dir) {
                     return Err(StoreError::KeysMismatch { dir: dir.to_path_buf(), detail: "keys/ring is missing" });
                 }
@@ -162,18 +163,21 @@ impl SledStore {
                         detail: "they belong to different data directories",
                     });
                 }
-                if found < encoding::SCHEMA_VERSION {
+                if found < 4 {
                     // Schemas 3 and 4 only add ways of compressing values, which
                     // the schema before cannot read: nothing is rewritten, but
                     // an older guidebot must now refuse this directory rather
                     // than fail on each user.
-                    meta.insert(encoding::SCHEMA_VERSION_KEY, &encoding::SCHEMA_VERSION.to_be_bytes())
+                    meta.insert(encoding::SCHEMA_VERSION_KEY, &4u32.to_be_bytes())
                         .map_err(StoreError::db("writing the schema version"))?;
-                    db.flush().map_err(|source| StoreError::Flush { source })?;
+                    db.flush().map_err(|source| StoreError::Flush { source: source.into() })?;
                     tracing::info!(
                         from = found,
                         "data directory moved to storage schema 4 (records compressed with a dictionary)"
                     );
+                }
+                if found < 5 {
+                    migrate::v4_to_v5(&db, &slots)?;
                 }
                 slots
             }
@@ -281,7 +285,7 @@ impl SledStore {
         &self,
         bucket: u16,
         handle: &Handle,
-        event: Option<i64>,
+        event: Option<EventId>,
         insert: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<(), StoreError> {
         let action = || "erasing a user's data".to_owned();
@@ -337,7 +341,7 @@ impl SledStore {
     }
 
     /// [`StoreError::AlreadyApplied`] when `event` was applied before.
-    fn refuse_applied(&self, event: Option<i64>) -> Result<(), StoreError> {
+    fn refuse_applied(&self, event: Option<EventId>) -> Result<(), StoreError> {
         match event {
             Some(id) if self.applied(id)? => Err(StoreError::AlreadyApplied { event: id }),
             _ => Ok(()),
@@ -379,7 +383,7 @@ impl Store for SledStore {
         Ok(Some(Stored { record, notes, version: 0 }))
     }
 
-    fn applied(&self, event: i64) -> Result<bool, StoreError> {
+    fn applied(&self, event: EventId) -> Result<bool, StoreError> {
         self.updates.contains_key(encoding::update_key(event)).map_err(StoreError::db("reading update ids"))
     }
 
@@ -484,17 +488,17 @@ impl Store for SledStore {
                 if let Err(err) = updated {
                     // The slot keeps an earlier (or equal) reminder time: the
                     // ticker wakes for nothing, never misses one.
-                    tracing::warn!(user, error = %err, "could not update a key slot after a save");
+                    tracing::warn!(%user, error = %err, "could not update a key slot after a save");
                 }
             }
             if let Some(index) = due.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
                 index.set(user, next_due);
             }
         });
-        Ok((seqs, Durable(Some(self.flusher.ticket(Some(after))))))
+        Ok((seqs, Durable::after(self.flusher.ticket(Some(after)))))
     }
 
-    fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+    fn erase(&self, user: UserId, event: Option<EventId>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
         let _pause = self.pause();
         self.space.check(2)?;
         self.refuse_applied(event)?;
@@ -532,7 +536,7 @@ impl Store for SledStore {
         guard.put(at, None)?;
         drop(guard);
         self.set_due(user, NEVER);
-        tracing::info!(user, "erased user");
+        tracing::info!(%user, "erased user");
         Ok(seqs)
     }
 
@@ -618,18 +622,18 @@ impl Store for SledStore {
                 self.slots.lock(bucket)?.put(at, None)?;
                 return Ok(Durable::done());
             }
-            return Ok(Durable(Some(self.flusher.ticket(None))));
+            return Ok(Durable::after(self.flusher.ticket(None)));
         }
         Ok(Durable::done())
     }
 
-    fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
+    fn first_delivery(&self, event: EventId) -> Result<bool, StoreError> {
         let _pause = self.pause();
         self.space.check(1)?;
         let swapped = self
             .updates
-            .compare_and_swap(encoding::update_key(update_id), None::<&[u8]>, Some(&[] as &[u8]))
-            .map_err(StoreError::db(format!("recording update {update_id}")))?;
+            .compare_and_swap(encoding::update_key(event), None::<&[u8]>, Some(&[] as &[u8]))
+            .map_err(StoreError::db(format!("recording update {event}")))?;
         if swapped.is_err() {
             return Ok(false);
         }
@@ -654,16 +658,14 @@ fn open_error(dir: &Path, source: sled::Error) -> StoreError {
     {
         return StoreError::InUse { dir: dir.to_path_buf() };
     }
-    StoreError::Open { dir: dir.to_path_buf(), source }
+    StoreError::Open { dir: dir.to_path_buf(), source: source.into() }
 }
 
 pub(super) fn transaction_error(action: String) -> impl FnOnce(TransactionError<()>) -> StoreError {
     move |e| match e {
-        TransactionError::Storage(source) => StoreError::Db { action, source },
+        TransactionError::Storage(source) => StoreError::Db { action, source: source.into() },
         // Our closures never abort.
-        TransactionError::Abort(()) => {
-            StoreError::Db { action, source: sled::Error::ReportableBug("transaction aborted".to_owned()) }
-        }
+        TransactionError::Abort(()) => StoreError::Db { action, source: "transaction aborted".into() },
     }
 }
 
@@ -671,7 +673,7 @@ pub(super) fn transaction_error(action: String) -> impl FnOnce(TransactionError<
 mod tests {
     use std::{fs, sync::Arc, thread};
 
-    use super::super::tests as shared;
+    use super::super::tests::{self as shared, e, u};
     use super::*;
 
     fn open(dir: &Path) -> SledStore {
@@ -719,7 +721,7 @@ mod tests {
     fn nothing_of_a_user_reaches_the_disk_in_clear_and_erase_clears_their_slot() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let secret = b"SECRET-NOTE-4242";
-        let user: UserId = 0x1122_3344_5566_7788;
+        let user = u(0x1122_3344_5566_7788);
         {
             let store = open(tmp.path());
             let notes = [b"note SECRET-NOTE-4242".to_vec()];
@@ -731,19 +733,19 @@ mod tests {
                         notes: &notes,
                         outbox: &[b"reply SECRET-NOTE-4242".to_vec()],
                         next_due: Some(1_811_234_567),
-                        event: Some(1),
+                        event: Some(e(1)),
                         ..Change::default()
                     },
                 )
                 .expect("save");
             assert_eq!(files_containing(tmp.path(), secret), Vec::<PathBuf>::new());
             // The user id never goes into sled: only into the key slot.
-            let id = user.to_be_bytes();
+            let id = user.id.to_be_bytes();
             let holding_id = files_containing(tmp.path(), &id);
             assert!(holding_id.iter().all(|f| f.extension().is_some_and(|e| e == "slots")), "{holding_id:?}");
             assert_eq!(holding_id.len(), 1);
 
-            store.erase(user, Some(2), &[]).expect("erase");
+            store.erase(user, Some(e(2)), &[]).expect("erase");
             assert_eq!(store.load(user).expect("load"), None);
             assert_eq!(store.pending().expect("pending"), vec![]);
             assert_eq!(files_containing(tmp.path(), &id), Vec::<PathBuf>::new(), "the slot was cleared");
@@ -753,7 +755,7 @@ mod tests {
         assert_eq!(files_containing(tmp.path(), &due[1..]), Vec::<PathBuf>::new(), "no reminder time left");
         let store = open(tmp.path());
         assert_eq!(store.load(user).expect("load"), None);
-        assert!(store.applied(1).expect("applied") && store.applied(2).expect("applied"));
+        assert!(store.applied(e(1)).expect("applied") && store.applied(e(2)).expect("applied"));
     }
 
     #[test]
@@ -761,22 +763,24 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         {
             let store = open(tmp.path());
-            save(&store, 1, b"one");
-            save(&store, -2, b"two");
-            store.commit(1, &Change { next_due: Some(-3), outbox: &[b"hi".to_vec()], ..Change::default() }).expect("c");
-            assert!(store.first_delivery(900).expect("first"));
+            save(&store, u(1), b"one");
+            save(&store, u(-2), b"two");
+            store
+                .commit(u(1), &Change { next_due: Some(-3), outbox: &[b"hi".to_vec()], ..Change::default() })
+                .expect("c");
+            assert!(store.first_delivery(e(900)).expect("first"));
         }
         let store = open(tmp.path());
-        assert_eq!(store.load(1).expect("load").map(|s| s.record), Some(b"one".to_vec()));
-        assert_eq!(store.load(-2).expect("load").map(|s| s.record), Some(b"two".to_vec()));
+        assert_eq!(store.load(u(1)).expect("load").map(|s| s.record), Some(b"one".to_vec()));
+        assert_eq!(store.load(u(-2)).expect("load").map(|s| s.record), Some(b"two".to_vec()));
         let mut users = store.users().expect("users");
         users.sort_unstable();
-        assert_eq!(users, vec![-2, 1]);
-        assert_eq!(store.due(0).expect("due"), vec![1]);
+        assert_eq!(users, vec![u(-2), u(1)]);
+        assert_eq!(store.due(0).expect("due"), vec![u(1)]);
         assert_eq!(store.pending().expect("pending").len(), 1);
-        assert!(!store.first_delivery(900).expect("seen before the reopen"));
+        assert!(!store.first_delivery(e(900)).expect("seen before the reopen"));
         // New outbox items sort after the ones left from before.
-        let seqs = store.commit(1, &Change { outbox: &[b"again".to_vec()], ..Change::default() }).expect("c");
+        let seqs = store.commit(u(1), &Change { outbox: &[b"again".to_vec()], ..Change::default() }).expect("c");
         let pending = store.pending().expect("pending");
         assert_eq!(pending.last().map(|q| q.seq), Some(seqs[0]));
         assert_eq!(pending.last().map(|q| q.item.clone()), Some(b"again".to_vec()));
@@ -805,7 +809,7 @@ mod tests {
         let mode = |p: &Path| fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
         {
             let store = open(&dir);
-            save(&store, 3, b"x");
+            save(&store, u(3), b"x");
             assert_eq!(store.dir(), dir);
         }
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -827,24 +831,24 @@ mod tests {
             let db = sled::open(tmp.path().join("db")).expect("raw open");
             let meta = db.open_tree("meta").expect("meta");
             let version = meta.get("schema_version").expect("get").expect("written");
-            assert_eq!(version.as_ref(), 4u32.to_be_bytes());
-            meta.insert("schema_version", &5u32.to_be_bytes()).expect("insert");
+            assert_eq!(version.as_ref(), 5u32.to_be_bytes());
+            meta.insert("schema_version", &6u32.to_be_bytes()).expect("insert");
             db.flush().expect("flush");
         }
         let err = SledStore::open(tmp.path()).err().expect("newer schema");
-        assert!(matches!(err, StoreError::SchemaTooNew { found: 5, supported: 4, .. }), "{err:?}");
+        assert!(matches!(err, StoreError::SchemaTooNew { found: 6, supported: 5, .. }), "{err:?}");
         assert!(err.to_string().contains("upgrade guidebot"), "{err}");
     }
 
     #[test]
-    fn a_schema_2_directory_opens_as_4_and_its_uncompressed_records_still_load() {
+    fn a_schema_2_directory_opens_as_5_and_its_uncompressed_records_still_load() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let record = br#"{"node":"amount","answers":{"welcome":"OK"},"history":[]}"#.repeat(8);
         {
             let store = open(tmp.path());
-            save(&store, 7, &record);
+            save(&store, u(7), &record);
             // As schema 2 wrote it: sealed whole, and the version 2.
-            let slot = store.slots.lock_user(7).expect("lock").find(7).expect("slot").1.clone();
+            let slot = store.slots.lock_user(u(7)).expect("lock").find(u(7)).expect("slot").1.clone();
             let sealed = store.records.get(slot.handle).expect("get").expect("stored");
             assert!(sealed.len() < record.len() / 2, "stored compressed: {} of {}", sealed.len(), record.len());
             let old = slot.key.seal_as(&slot.handle, Kind::Record as u8, &record).expect("seal");
@@ -856,10 +860,10 @@ mod tests {
         let store = open(tmp.path());
         let meta = store.db.open_tree("meta").expect("meta");
         let version = meta.get(encoding::SCHEMA_VERSION_KEY).expect("get").expect("written");
-        assert_eq!(version.as_ref(), 4u32.to_be_bytes());
-        assert_eq!(store.load(7).expect("load").map(|s| s.record), Some(record.clone()));
-        save(&store, 7, &record);
-        assert_eq!(store.load(7).expect("load").map(|s| s.record), Some(record));
+        assert_eq!(version.as_ref(), 5u32.to_be_bytes());
+        assert_eq!(store.load(u(7)).expect("load").map(|s| s.record), Some(record.clone()));
+        save(&store, u(7), &record);
+        assert_eq!(store.load(u(7)).expect("load").map(|s| s.record), Some(record));
     }
 
     #[test]
@@ -867,7 +871,7 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         {
             let store = open(tmp.path());
-            save(&store, 5, b"x");
+            save(&store, u(5), b"x");
         }
         let keys_before: Vec<(PathBuf, Vec<u8>)> =
             files_under(&tmp.path().join("keys")).into_iter().map(|f| (f.clone(), fs::read(&f).expect("r"))).collect();
@@ -886,7 +890,7 @@ mod tests {
         }
         fs::remove_dir_all(tmp.path().join("db")).expect("rm");
         fs::rename(&aside, tmp.path().join("db")).expect("move back");
-        assert_eq!(open(tmp.path()).load(5).expect("load").map(|s| s.record), Some(b"x".to_vec()));
+        assert_eq!(open(tmp.path()).load(u(5)).expect("load").map(|s| s.record), Some(b"x".to_vec()));
     }
 
     #[test]
@@ -894,12 +898,12 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         {
             let store = open(tmp.path());
-            save(&store, 5, b"x");
+            save(&store, u(5), b"x");
             // As if the database lost the record (rolled back): the slot says it was saved.
-            let handle = store.slots.lock_user(5).expect("lock").find(5).expect("slot").1.handle;
+            let handle = store.slots.lock_user(u(5)).expect("lock").find(u(5)).expect("slot").1.handle;
             store.records.remove(handle).expect("remove");
-            let err = store.load(5).expect_err("missing record");
-            assert!(matches!(err, StoreError::RecordMissing { user: 5 }), "{err:?}");
+            let err = store.load(u(5)).expect_err("missing record");
+            assert!(matches!(err, StoreError::RecordMissing { user } if user == u(5)), "{err:?}");
         }
         fs::rename(tmp.path().join("keys"), tmp.path().join("keys-aside")).expect("move keys away");
         let err = SledStore::open(tmp.path()).err().expect("refused");
@@ -910,11 +914,11 @@ mod tests {
     fn a_full_disk_is_refused_before_sled_sees_a_write() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let store = open(tmp.path());
-        save(&store, 1, b"kept");
+        save(&store, u(1), b"kept");
         let full = SledStore { space: Space::new(tmp.path(), u64::MAX), ..store };
-        let err = full.commit(1, &Change { record: Some(b"new"), ..Change::default() }).expect_err("refused");
+        let err = full.commit(u(1), &Change { record: Some(b"new"), ..Change::default() }).expect_err("refused");
         assert!(matches!(err, StoreError::DiskFull { .. }), "{err:?}");
-        assert_eq!(full.load(1).expect("load").map(|s| s.record), Some(b"kept".to_vec()));
+        assert_eq!(full.load(u(1)).expect("load").map(|s| s.record), Some(b"kept".to_vec()));
         drop(full);
         let err =
             SledStore::open_with(tmp.path(), StoreOptions { min_free_bytes: u64::MAX, ..StoreOptions::default() })
@@ -937,7 +941,7 @@ mod tests {
                         for i in 0..per_thread {
                             let user = t * 1_000 + i;
                             let record = format!("record {user}");
-                            store.commit(user, &Change { record: Some(record.as_bytes()), ..Change::default() })?;
+                            store.commit(u(user), &Change { record: Some(record.as_bytes()), ..Change::default() })?;
                         }
                         Ok::<_, StoreError>(())
                     })
@@ -952,7 +956,7 @@ mod tests {
         for t in 0..threads {
             for i in 0..per_thread {
                 let user = t * 1_000 + i;
-                let record = store.load(user).expect("load").map(|s| s.record);
+                let record = store.load(u(user)).expect("load").map(|s| s.record);
                 assert_eq!(record, Some(format!("record {user}").into_bytes()));
             }
         }
@@ -963,13 +967,13 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let store = open(tmp.path());
         for id in -3..7 {
-            assert!(store.first_delivery(id).expect("first"));
+            assert!(store.first_delivery(e(id)).expect("first"));
         }
         store.prune_updates(4).expect("prune");
         assert_eq!(store.updates.len(), 4);
-        assert!(!store.first_delivery(6).expect("kept"));
-        assert!(!store.first_delivery(3).expect("kept"));
-        assert!(store.first_delivery(2).expect("pruned, so new again"));
+        assert!(!store.first_delivery(e(6)).expect("kept"));
+        assert!(!store.first_delivery(e(3)).expect("kept"));
+        assert!(store.first_delivery(e(2)).expect("pruned, so new again"));
     }
 
     #[test]
@@ -980,8 +984,8 @@ mod tests {
         let store = open(tmp.path());
         let mut users = store.users().expect("users");
         users.sort_unstable();
-        assert_eq!(users, vec![0, 123_456_789]);
-        let record = store.load(123_456_789).expect("load").expect("migrated").record;
+        assert_eq!(users, vec![u(123_456_789), UserId::LOCAL]);
+        let record = store.load(u(123_456_789)).expect("load").expect("migrated").record;
         assert!(String::from_utf8_lossy(&record).contains("MARKER-V1B"), "the notes came along");
         assert!(!tmp.path().join("keys/0.key").exists(), "schema-1 key files are shredded");
         assert_eq!(files_containing(tmp.path(), b"MARKER-V1"), Vec::<PathBuf>::new());

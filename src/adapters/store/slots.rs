@@ -8,7 +8,8 @@
 //! filesystems or flash the old blocks may survive until reused (see the
 //! parent module).
 //!
-//! A slot holds everything about a user that is not encrypted: the user id,
+//! A slot holds everything about a user that is not encrypted: the user id
+//! (its front end's tag and number),
 //! a random handle (what sled keys are made of, so sled never holds a user
 //! id), the key, the time of the user's next reminder, and flags. Nothing
 //! here is ever written to sled; nothing in sled is readable without a slot.
@@ -28,7 +29,7 @@ use std::{
 };
 
 use super::pack::{self, Packing};
-use super::{StoreError, UserId};
+use super::{Front, StoreError, UserId};
 use chacha20poly1305::{
     KeyInit, XChaCha20Poly1305, XNonce,
     aead::{Aead, Payload},
@@ -148,10 +149,13 @@ impl Slots {
 
     /// Bucket of `user`: a keyed hash, so the number says little about the id.
     pub(super) fn bucket_of(&self, user: UserId) -> u16 {
-        // FNV-1a over secret ‖ id: enough to spread ids; the secret keeps
-        // the mapping from being computed without this directory.
+        // FNV-1a over secret ‖ the id's number: enough to spread ids; the
+        // secret keeps the mapping from being computed without this
+        // directory. The front end is left out, so that the ids stored
+        // before front ends had names stay in their buckets; two users
+        // with the same number share a bucket, which holds many anyway.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in self.secret.iter().chain(user.to_be_bytes().iter()) {
+        for b in self.secret.iter().chain(user.id.to_be_bytes().iter()) {
             h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
         }
         (h % BUCKETS as u64) as u16
@@ -296,12 +300,15 @@ impl BucketGuard<'_> {
 
 fn encode_slot(slot: &Slot) -> [u8; SLOT_LEN] {
     let mut b = [0u8; SLOT_LEN];
-    b[0..8].copy_from_slice(&slot.user.to_be_bytes());
+    b[0..8].copy_from_slice(&slot.user.id.to_be_bytes());
     b[8..24].copy_from_slice(&slot.handle);
     b[24..56].copy_from_slice(&slot.key.0);
     // 7 bytes of next-due seconds would do, but the layout stays simple:
-    // flags in byte 56, next-due in the last 7 bytes, big-endian, offset by 2^55.
-    b[56] = slot.flags;
+    // flags in the low half of byte 56 and the front end's tag in its high
+    // half (Telegram's is 0: slots written before front ends had names),
+    // next-due in the last 7 bytes, big-endian, offset by 2^55.
+    debug_assert!(slot.flags < 16 && slot.user.front.tag() < 16);
+    b[56] = slot.flags | (slot.user.front.tag() << 4);
     let due = encode_due(slot.next_due);
     b[57..64].copy_from_slice(&due);
     b
@@ -329,27 +336,31 @@ fn read_bucket(path: &Path) -> Result<Vec<Option<Slot>>, StoreError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(key_file("read", path)(e)),
     };
-    Ok(bytes
+    bytes
         .chunks(SLOT_LEN)
         .map(|c| {
             if c.len() < SLOT_LEN || c[8..24].iter().all(|b| *b == 0) {
-                return None;
+                return Ok(None);
             }
+            let front = Front::from_tag(c[56] >> 4).ok_or_else(|| StoreError::Corrupt {
+                tree: "keys",
+                detail: format!("a slot of {} names front end number {}", path.display(), c[56] >> 4),
+            })?;
             let mut handle = [0u8; HANDLE_LEN];
             handle.copy_from_slice(&c[8..24]);
             let mut key = [0u8; KEY_LEN];
             key.copy_from_slice(&c[24..56]);
             let mut user = [0u8; 8];
             user.copy_from_slice(&c[0..8]);
-            Some(Slot {
-                user: i64::from_be_bytes(user),
+            Ok(Some(Slot {
+                user: UserId::new(front, i64::from_be_bytes(user)),
                 handle,
                 key: UserKey(key),
-                flags: c[56],
+                flags: c[56] & 0x0F,
                 next_due: decode_due(&c[57..64]),
-            })
+            }))
         })
-        .collect())
+        .collect()
 }
 
 /// What a sealed value is, bound into its associated data so that a value
@@ -446,12 +457,14 @@ impl UserKey {
         Err(StoreError::Decrypt { user })
     }
 
-    /// Opens a value sealed by the schema-1 layout (associated data: the user id).
-    pub(super) fn open_v1(&self, user: UserId, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+    /// Opens a value sealed by the schema-1 layout (associated data: the
+    /// user's number, from before ids had front ends).
+    pub(super) fn open_v1(&self, raw: i64, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let user = UserId::from_unnamed(raw);
         let Some((nonce, ciphertext)) = sealed.split_first_chunk::<NONCE_LEN>() else {
             return Err(StoreError::Decrypt { user });
         };
-        let aad = user.to_be_bytes();
+        let aad = raw.to_be_bytes();
         self.cipher()
             .decrypt(&XNonce::from(*nonce), Payload { msg: ciphertext, aad: &aad })
             .map_err(|_| StoreError::Decrypt { user })
@@ -559,13 +572,17 @@ fn fill_random(bytes: &mut [u8]) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
+    fn u(n: i64) -> UserId {
+        UserId::telegram(n)
+    }
+
     #[test]
     fn slots_round_trip_through_their_file_and_clear_to_zeros() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("keys");
         let slots = Slots::open(&dir, true).expect("open");
-        let b = slots.bucket_of(-42);
-        let (at, slot) = slots.lock(b).expect("lock").create(-42, 0).expect("create");
+        let b = slots.bucket_of(u(-42));
+        let (at, slot) = slots.lock(b).expect("lock").create(u(-42), 0).expect("create");
         let mut changed = slot.clone();
         changed.next_due = 1_800_000_000;
         changed.flags = flag::LIVE;
@@ -573,11 +590,11 @@ mod tests {
         drop(slots);
 
         let slots = Slots::open(&dir, false).expect("reopen");
-        assert_eq!(slots.bucket_of(-42), b, "the bucket secret is kept");
+        assert_eq!(slots.bucket_of(u(-42)), b, "the bucket secret is kept");
         let guard = slots.lock(b).expect("lock");
-        let (found_at, found) = guard.find(-42).expect("found");
+        let (found_at, found) = guard.find(u(-42)).expect("found");
         assert_eq!(found_at, at);
-        assert_eq!((found.user, found.handle, found.next_due, found.flags), (-42, slot.handle, 1_800_000_000, 1));
+        assert_eq!((found.user, found.handle, found.next_due, found.flags), (u(-42), slot.handle, 1_800_000_000, 1));
         drop(guard);
         slots.lock(b).expect("lock").put(at, None).expect("clear");
         let bytes = fs::read(dir.join(format!("{b:04}.slots"))).expect("read");
@@ -597,9 +614,9 @@ mod tests {
         let key = UserKey([7; KEY_LEN]);
         let h = [1u8; HANDLE_LEN];
         let sealed = key.seal(&h, Kind::Record, b"hello").expect("seal");
-        assert_eq!(key.open(&h, Kind::Record, &sealed, 1).expect("open"), b"hello");
-        assert!(key.open(&h, Kind::Note, &sealed, 1).is_err());
-        assert!(key.open(&[2u8; HANDLE_LEN], Kind::Record, &sealed, 1).is_err());
+        assert_eq!(key.open(&h, Kind::Record, &sealed, u(1)).expect("open"), b"hello");
+        assert!(key.open(&h, Kind::Note, &sealed, u(1)).is_err());
+        assert!(key.open(&[2u8; HANDLE_LEN], Kind::Record, &sealed, u(1)).is_err());
         assert_ne!(sealed, key.seal(&h, Kind::Record, b"hello").expect("seal"), "fresh nonce");
     }
 
@@ -610,25 +627,25 @@ mod tests {
         let record = r#"{"answers":{"amount":"¥3,500.00"},"history":["#.repeat(40).into_bytes();
         let sealed = key.seal(&h, Kind::Record, &record).expect("seal");
         assert!(sealed.len() < record.len() / 4, "{} bytes sealed from {}", sealed.len(), record.len());
-        assert_eq!(key.open(&h, Kind::Record, &sealed, 1).expect("open"), record);
-        assert!(key.open(&h, Kind::Note, &sealed, 1).is_err(), "still bound to its kind");
-        assert!(key.open(&[2u8; HANDLE_LEN], Kind::Record, &sealed, 1).is_err(), "and to its handle");
+        assert_eq!(key.open(&h, Kind::Record, &sealed, u(1)).expect("open"), record);
+        assert!(key.open(&h, Kind::Note, &sealed, u(1)).is_err(), "still bound to its kind");
+        assert!(key.open(&[2u8; HANDLE_LEN], Kind::Record, &sealed, u(1)).is_err(), "and to its handle");
         // Notes and outbox items are sealed as they are, however repetitive
         // (short or incompressible records too: see `pack`).
         for plain in [&b"short"[..], &record] {
             let sealed = key.seal(&h, Kind::Note, plain).expect("seal");
             assert_eq!(sealed.len(), NONCE_LEN + plain.len() + 16);
-            assert_eq!(key.open(&h, Kind::Note, &sealed, 1).expect("open"), plain);
+            assert_eq!(key.open(&h, Kind::Note, &sealed, u(1)).expect("open"), plain);
         }
         // A value sealed before compression existed (schema 2) still opens.
         let old = key.seal_as(&h, Kind::Record as u8, &record).expect("seal");
-        assert_eq!(key.open(&h, Kind::Record, &old, 1).expect("open"), record);
+        assert_eq!(key.open(&h, Kind::Record, &old, u(1)).expect("open"), record);
         // So does one compressed with DEFLATE (schema 3).
         let deflated = miniz_oxide::deflate::compress_to_vec(&record, 6);
         let old = key.seal_as(&h, Kind::Record as u8 | Packing::Deflate.bits(), &deflated).expect("seal");
-        assert_eq!(key.open(&h, Kind::Record, &old, 1).expect("open"), record);
+        assert_eq!(key.open(&h, Kind::Record, &old, u(1)).expect("open"), record);
         // A packed value that does not inflate is damage, named as such.
         let bad = key.seal_as(&h, Kind::Record as u8 | Packing::Deflate.bits(), b"\xff\xff not deflate").expect("seal");
-        assert!(matches!(key.open(&h, Kind::Record, &bad, 1), Err(StoreError::Corrupt { tree: "records", .. })));
+        assert!(matches!(key.open(&h, Kind::Record, &bad, u(1)), Err(StoreError::Corrupt { tree: "records", .. })));
     }
 }

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{
-    Change, SledStore, Store, StoreError, Stored, UserId, encoding,
+    Change, EventId, SledStore, Store, StoreError, Stored, UserId, encoding,
     slots::{NEVER, flag},
 };
 
@@ -26,9 +26,9 @@ pub trait Transfer: Store {
     /// Every user with a next reminder time, and that time.
     fn reminder_times(&self) -> Result<Vec<(UserId, i64)>, StoreError>;
     /// Every applied event id the store keeps.
-    fn applied_ids(&self) -> Result<Vec<i64>, StoreError>;
+    fn applied_ids(&self) -> Result<Vec<EventId>, StoreError>;
     /// Records `ids` as applied, durably, in one write.
-    fn import_applied(&self, ids: &[i64]) -> Result<(), StoreError>;
+    fn import_applied(&self, ids: &[EventId]) -> Result<(), StoreError>;
     /// None when the store holds nothing at all; else what it holds, in words.
     fn contents(&self) -> Result<Option<String>, StoreError>;
 }
@@ -170,22 +170,15 @@ impl Transfer for SledStore {
             .collect())
     }
 
-    fn applied_ids(&self) -> Result<Vec<i64>, StoreError> {
+    fn applied_ids(&self) -> Result<Vec<EventId>, StoreError> {
         self.updates
             .iter()
             .keys()
-            .map(|k| {
-                let k = k.map_err(StoreError::db("reading update ids"))?;
-                let bytes: [u8; 8] = k.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-                    tree: "updates",
-                    detail: format!("key of {} bytes", k.len()),
-                })?;
-                Ok(encoding::from_ordered(bytes))
-            })
+            .map(|k| encoding::decode_update_key(&k.map_err(StoreError::db("reading update ids"))?))
             .collect()
     }
 
-    fn import_applied(&self, ids: &[i64]) -> Result<(), StoreError> {
+    fn import_applied(&self, ids: &[EventId]) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         for id in ids {
             batch.insert(&encoding::update_key(*id), &[] as &[u8]);
@@ -205,6 +198,7 @@ impl Transfer for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::store::tests::{e, u};
     use crate::adapters::store::{MemoryStore, StoreOptions};
 
     fn sled(dir: &std::path::Path) -> SledStore {
@@ -217,36 +211,36 @@ mod tests {
         let notes = [b"n1".to_vec(), b"n2".to_vec()];
         store
             .commit(
-                1,
+                u(1),
                 &Change {
                     record: Some(b"one"),
                     notes: &notes,
                     next_due: Some(1_900_000_000),
                     outbox: &[b"to one".to_vec(), b"again".to_vec()],
-                    event: Some(10),
+                    event: Some(e(10)),
                     ..Change::default()
                 },
             )
             .expect("c");
-        store.commit(-2, &Change { record: Some(b"two"), event: Some(11), ..Change::default() }).expect("c");
-        store.commit(3, &Change { record: Some(b"three"), ..Change::default() }).expect("c");
-        store.erase(3, Some(12), &[b"bye".to_vec()]).expect("erase");
-        assert!(store.first_delivery(13).expect("first"));
+        store.commit(u(-2), &Change { record: Some(b"two"), event: Some(e(11)), ..Change::default() }).expect("c");
+        store.commit(u(3), &Change { record: Some(b"three"), ..Change::default() }).expect("c");
+        store.erase(u(3), Some(e(12)), &[b"bye".to_vec()]).expect("erase");
+        assert!(store.first_delivery(e(13)).expect("first"));
     }
 
     /// `to` holds what [`fill`] wrote.
     pub(crate) fn check_filled(to: &dyn Transfer) {
         let mut users = to.users().expect("users");
         users.sort_unstable();
-        assert_eq!(users, vec![-2, 1]);
-        let one = to.load(1).expect("load").expect("user 1");
+        assert_eq!(users, vec![u(-2), u(1)]);
+        let one = to.load(u(1)).expect("load").expect("user 1");
         assert_eq!((one.record.as_slice(), one.notes.len()), (&b"one"[..], 2));
-        assert_eq!(to.reminder_times().expect("times"), vec![(1, 1_900_000_000)]);
+        assert_eq!(to.reminder_times().expect("times"), vec![(u(1), 1_900_000_000)]);
         let pending: Vec<(UserId, Vec<u8>)> =
             to.pending().expect("pending").into_iter().map(|q| (q.user, q.item)).collect();
-        assert_eq!(pending, vec![(1, b"to one".to_vec()), (1, b"again".to_vec()), (3, b"bye".to_vec())]);
+        assert_eq!(pending, vec![(u(1), b"to one".to_vec()), (u(1), b"again".to_vec()), (u(3), b"bye".to_vec())]);
         for id in [10, 11, 12, 13] {
-            assert!(to.applied(id).expect("applied"), "{id}");
+            assert!(to.applied(e(id)).expect("applied"), "{id}");
         }
     }
 
@@ -263,9 +257,9 @@ mod tests {
         copy(&middle, &back, "sled:b").expect("copy back");
         check_filled(&back);
         // The farewell still drops its key once delivered.
-        let farewell = back.pending().expect("pending").into_iter().find(|q| q.user == 3).expect("farewell");
-        back.delivered(3, farewell.seq).expect("delivered");
-        assert!(back.slots.all().expect("slots").iter().all(|s| s.user != 3), "no slot of the erased user is left");
+        let farewell = back.pending().expect("pending").into_iter().find(|q| q.user == u(3)).expect("farewell");
+        back.delivered(u(3), farewell.seq).expect("delivered");
+        assert!(back.slots.all().expect("slots").iter().all(|s| s.user != u(3)), "no slot of the erased user is left");
 
         let err = copy(&source, &back, "sled:b").expect_err("not empty");
         assert!(matches!(&err, StoreError::TargetNotEmpty { target, .. } if target == "sled:b"), "{err:?}");
@@ -288,10 +282,13 @@ mod tests {
         copy(&pg, &back, "sled:b").expect("copy back");
         check_filled(&back);
         // In PostgreSQL too the farewell's key goes with its message.
-        let farewell = pg.pending().expect("pending").into_iter().find(|q| q.user == 3).expect("farewell");
-        pg.delivered(3, farewell.seq).expect("delivered");
-        let keys: i64 =
-            schema.client().query_one("SELECT count(*) FROM guidebot_keys WHERE user_id = 3", &[]).expect("q").get(0);
+        let farewell = pg.pending().expect("pending").into_iter().find(|q| q.user == u(3)).expect("farewell");
+        pg.delivered(u(3), farewell.seq).expect("delivered");
+        let keys: i64 = schema
+            .client()
+            .query_one("SELECT count(*) FROM guidebot_keys WHERE user_id = 'telegram:3'", &[])
+            .expect("q")
+            .get(0);
         assert_eq!(keys, 0);
     }
 }

@@ -2,9 +2,9 @@
 //! language, and the engine's messages as HTML parts and inline keyboards.
 //! No I/O here, so everything is unit-tested below.
 
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, User};
+use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, User};
 
-use crate::adapters::store::UserId;
+use crate::adapters::store::{Front, UserId};
 use crate::domain::engine::Message;
 use crate::domain::markup;
 
@@ -15,10 +15,17 @@ pub const MAX_TEXT: usize = 4096;
 /// (Telegram refuses an empty text).
 const EMPTY_TEXT: &str = "…";
 
-/// The store's key for a Telegram user; None for ids outside `i64` (never
-/// seen in practice: Telegram ids fit in 52 bits).
+/// The id of a Telegram user (`telegram:123`); None for ids outside `i64`
+/// (never seen in practice: Telegram ids fit in 52 bits).
 pub fn user_id(user: &User) -> Option<UserId> {
-    i64::try_from(user.id.0).ok()
+    i64::try_from(user.id.0).ok().map(UserId::telegram)
+}
+
+/// The private chat of a Telegram user: Telegram numbers it as the user.
+/// Only for ids of [`Front::Telegram`]; the bot never queues for others.
+pub fn chat_of(user: UserId) -> ChatId {
+    debug_assert_eq!(user.front, Front::Telegram, "{user} is not a Telegram user");
+    ChatId(user.id)
 }
 
 /// The user's language as the guides name languages: the primary subtag of
@@ -89,7 +96,7 @@ mod tests {
         assert_eq!(lang_hint(&user(Some("EN"))).as_deref(), Some("en"));
         assert_eq!(lang_hint(&user(Some(""))), None);
         assert_eq!(lang_hint(&user(None)), None);
-        assert_eq!(user_id(&user(None)), Some(42));
+        assert_eq!(user_id(&user(None)), Some(UserId::telegram(42)));
     }
 
     #[test]

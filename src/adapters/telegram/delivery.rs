@@ -29,7 +29,7 @@ use tokio::sync::Notify;
 
 use super::convert::{html_parts, keyboard, message_parts};
 use super::outbox::Outbox;
-use crate::adapters::store::{Queued, Store, StoreError, UserId};
+use crate::adapters::store::{Front, Queued, Store, StoreError, UserId};
 use crate::domain::engine::{Edit, Message, Output};
 
 /// How old a button press may be for its answer to be worth sending;
@@ -209,19 +209,6 @@ impl Sender {
         found.unwrap_or(0)
     }
 
-    /// Queues what another process sharing the store left undelivered when
-    /// it stopped (see [`Store::adopt`]); a store of this process alone has
-    /// nothing to adopt.
-    pub async fn adopt(&self) -> usize {
-        let found = self.queue_read(|store| store.adopt()).await;
-        match &found {
-            Ok(n) if *n > 0 => tracing::info!(items = n, "sending what a stopped process left undelivered"),
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "could not look for undelivered messages of stopped processes"),
-        }
-        found.unwrap_or(0)
-    }
-
     /// Queues the items `read` gets from the store (on a blocking thread); how many.
     async fn queue_read(
         &self,
@@ -230,7 +217,8 @@ impl Sender {
         let store = Arc::clone(&self.inner.store);
         // A panic in the store is already logged by the panic hook; nothing was queued.
         let Ok(found) = tokio::task::spawn_blocking(move || read(store.as_ref())).await else { return Ok(0) };
-        let items = found?;
+        // Another front end's items (none today) are its own to deliver.
+        let items: Vec<Queued> = found?.into_iter().filter(|q| q.user.front == Front::Telegram).collect();
         let n = items.len();
         self.enqueue(items);
         Ok(n)
@@ -242,7 +230,7 @@ impl Sender {
             match serde_json::from_slice::<Item>(&q.item) {
                 Ok(item) => self.start(Job { user: q.user, seq: q.seq, item }),
                 Err(err) => {
-                    tracing::error!(user = q.user, error = %err, "an outbox item cannot be read; dropped");
+                    tracing::error!(user = %q.user, error = %err, "an outbox item cannot be read; dropped");
                     let this = self.clone();
                     tokio::spawn(async move { this.mark(q.user, q.seq).await });
                 }
@@ -349,10 +337,10 @@ impl Sender {
         match result {
             Ok(()) => {}
             Err(RequestError::Api(ApiError::BotBlocked | ApiError::UserDeactivated | ApiError::ChatNotFound)) => {
-                tracing::info!(user = job.user, "the person cannot be reached; message dropped");
+                tracing::info!(user = %job.user, "the person cannot be reached; message dropped");
             }
             Err(err) => {
-                tracing::warn!(user = job.user, error = %self.inner.outbox.describe(&err), "a message could not be delivered; dropped");
+                tracing::warn!(user = %job.user, error = %self.inner.outbox.describe(&err), "a message could not be delivered; dropped");
             }
         }
         self.mark(job.user, job.seq).await;
@@ -379,7 +367,7 @@ impl Sender {
             }
         };
         if let Err(err) = marked {
-            tracing::warn!(user, error = %err, "could not mark a message delivered");
+            tracing::warn!(%user, error = %err, "could not mark a message delivered");
         }
     }
 

@@ -1,7 +1,8 @@
 //! The Telegram front end (`guidebot bot`): teloxide long polling or a
 //! webhook ([`webhook`]), the handler tree ([`schema`]), the conversion of
 //! updates into engine events and of engine outputs into Bot API calls, the
-//! command menu, and the reminder ticker.
+//! command menu, and the Telegram side of the core's services (reminders,
+//! admins, reload: [`TelegramNotifier`]).
 //!
 //! It holds no dialogue logic: every event goes through [`App::handle_once`],
 //! which saves the new state, the update id and the reply's outbox items in
@@ -22,8 +23,8 @@ mod health;
 mod limiter;
 mod menu;
 mod notices;
+mod notifier;
 mod outbox;
-mod reminders;
 mod schema;
 pub mod webhook;
 
@@ -47,11 +48,14 @@ pub use delivery::Sender;
 pub use health::bot_api_check;
 pub use limiter::Limits;
 pub use menu::MenuCommand;
+pub use notifier::TelegramNotifier;
 pub use outbox::{Outbox, Retry};
-pub use reminders::send_due_reminders;
 pub use webhook::{Secret, Webhook};
 
 use crate::adapters::ops::Metrics;
+use crate::app::admin::Admins;
+use crate::app::notify::Notifier;
+use crate::app::store::UserId;
 use crate::app::{App, Clock, user_zone};
 use schema::schema;
 
@@ -67,8 +71,8 @@ pub struct Settings {
     pub zone: TimeZone,
     pub limits: Limits,
     pub retry: Retry,
-    /// Telegram user ids allowed to use `/stats` and `/reload` (GUIDEBOT_ADMINS).
-    pub admins: Vec<i64>,
+    /// Telegram users allowed to use `/stats` and `/reload` (GUIDEBOT_ADMINS).
+    pub admins: Vec<UserId>,
     /// The dialogues folder: watched while the bot runs, and reloaded by `/reload`.
     pub dialogues: Option<std::path::PathBuf>,
     /// How long a stop waits for queued replies to go out.
@@ -79,15 +83,16 @@ pub struct Settings {
     pub metrics: Metrics,
 }
 
-/// Admin ids from GUIDEBOT_ADMINS (comma-separated); ids that are not numbers are logged and skipped.
-pub fn admins_from_env() -> Vec<i64> {
+/// Admin ids from GUIDEBOT_ADMINS (comma-separated Telegram user ids, bare
+/// or as `telegram:ID`); anything else is logged and skipped.
+pub fn admins_from_env() -> Vec<UserId> {
     let raw = std::env::var("GUIDEBOT_ADMINS").unwrap_or_default();
     raw.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .filter_map(|s| match s.parse() {
-            Ok(id) => Some(id),
-            Err(_) => {
+        .filter_map(|s| match s.parse::<UserId>() {
+            Ok(id) if id.front == crate::app::store::Front::Telegram => Some(id),
+            _ => {
                 tracing::warn!(value = s, "GUIDEBOT_ADMINS holds something that is not a user id; skipped");
                 None
             }
@@ -169,9 +174,11 @@ where
     sender.resume().await;
     menu::set_menus(&outbox, &app.library()).await;
 
-    let admin = Arc::new(admin::Admin::new(settings.admins.clone(), settings.dialogues.clone()));
+    let admins = Arc::new(Admins::new(settings.admins.iter().copied()));
+    let notifier = Arc::new(TelegramNotifier::new(sender.clone(), outbox.clone(), Arc::clone(&admins)));
+    let admin = Arc::new(admin::Admin::new(admins, Arc::clone(&notifier), settings.dialogues.clone()));
     let _watch = match &settings.dialogues {
-        Some(dir) => admin::watch_dialogues(dir, Arc::clone(&app), outbox.clone(), Arc::clone(&admin)),
+        Some(dir) => admin::watch_dialogues(dir, Arc::clone(&app), Arc::clone(&admin)),
         None => None,
     };
 
@@ -201,9 +208,9 @@ where
     let (stopping, stop_listener) = watch::channel(false);
     let stopper = tokio::spawn(stop_on(shutdown, dispatcher.shutdown_token(), stopping));
     let (stop_reminders, reminders_stopped) = watch::channel(false);
-    let reminders = tokio::spawn(reminders::remind_every(
+    let reminders = tokio::spawn(crate::app::reminders::remind_every(
         Arc::clone(&app),
-        sender.clone(),
+        notifier as Arc<dyn Notifier>,
         clock,
         settings.reminder_every,
         reminders_stopped,

@@ -35,12 +35,12 @@ use teloxide::{ApiError, RequestError, dptree};
 use tracing::Instrument;
 
 use super::admin::Admin;
-use super::convert::{lang_hint, user_id};
+use super::convert::{chat_of, lang_hint, user_id};
 use super::delivery::{FLOOD_BACKLOG, Reply, Sender, encode, now_ms, plan};
 use super::menu::MenuCommand;
 use super::notices::{Notice, notice};
 use super::outbox::Outbox;
-use crate::adapters::store::UserId;
+use crate::adapters::store::{EventId, UserId};
 use crate::app::{App, AppError, Clock, Delivery, ctx_at};
 use crate::domain::engine::{Event, Press};
 
@@ -126,16 +126,16 @@ fn outside_private_chat(update: Update) -> Option<Message> {
 /// fetching). Messages the app never sees (stickers, photos…) are answered once
 /// per update id through the store's index; a store failure lets them through.
 async fn delivered_before(update: Update, app: Arc<App>) -> bool {
-    let id = i64::from(update.id.0);
+    let id = EventId::telegram(i64::from(update.id.0));
     match tokio::task::spawn_blocking(move || app.store().first_delivery(id)).await {
         Ok(Ok(first)) => {
             if !first {
-                tracing::info!(update = id, "update delivered before; skipped");
+                tracing::info!(update = %id, "update delivered before; skipped");
             }
             !first
         }
         Ok(Err(err)) => {
-            tracing::warn!(update = id, error = %err, "could not check for a repeated update; handling it");
+            tracing::warn!(update = %id, error = %err, "could not check for a repeated update; handling it");
             false
         }
         Err(_) => false,
@@ -239,7 +239,7 @@ async fn on_press(
     let turn = Turn {
         update: update.id.0,
         user,
-        chat: q.message.as_ref().map_or(ChatId(user), |m| m.chat().id),
+        chat: q.message.as_ref().map_or(chat_of(user), |m| m.chat().id),
         event: Event::Press(press),
         first_name: Some(q.from.first_name.clone()),
         lang: lang_hint(&q.from),
@@ -285,7 +285,7 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
     let Deps { app, outbox, sender, clock, zone, admin } = deps;
     if sender.backlog(chat) >= FLOOD_BACKLOG {
         // This chat is far ahead of what can be sent: set the update aside, say so once.
-        tracing::info!(user, update = turn_update, "too many replies waiting in this chat; update set aside");
+        tracing::info!(%user, update = turn_update, "too many replies waiting in this chat; update set aside");
         if let Some((id, _)) = callback {
             outbox.answer(teloxide::types::CallbackQueryId(id)).await;
         }
@@ -308,7 +308,7 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
     if let Some(c) = &command
         && sender.is_resend(chat, c)
     {
-        tracing::info!(user, update = turn_update, "the same command again before its reply went out; answered once");
+        tracing::info!(%user, update = turn_update, "the same command again before its reply went out; answered once");
         return Ok(());
     }
     // Built where the store may be read (the person's guide decides their time
@@ -318,7 +318,7 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
         let lang = lang.clone();
         move |app: &App| ctx_at(now, &app.zone_for(user, &zone), first_name, lang)
     };
-    let id = i64::from(turn_update);
+    let id = EventId::telegram(i64::from(turn_update));
     let for_press = callback.clone();
     let started = std::time::Instant::now();
     // Err(true): the engine panicked on this update.
@@ -348,7 +348,7 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
         Ok(Ok(Delivery::Applied { out, queued })) => {
             outbox.metrics().step_applied(started.elapsed());
             for problem in &out.problems {
-                tracing::warn!(user, problem = %problem, "guide problem");
+                tracing::warn!(%user, problem = %problem, "guide problem");
             }
             admin.disk_ok();
             sender.enqueue(queued);
@@ -360,25 +360,25 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
         Ok(Ok(Delivery::Repeated)) => {
             // Applied before a restart: its reply is in the outbox already, and is
             // being sent. A press still wants its spinner stopped.
-            tracing::info!(update = id, "update delivered before; nothing new to send");
+            tracing::info!(update = %id, "update delivered before; nothing new to send");
             if let Some((id, _)) = for_press {
                 outbox.answer(teloxide::types::CallbackQueryId(id)).await;
             }
             Ok(())
         }
         Ok(Err(err)) if err.is_disk_full() => {
-            tracing::warn!(user, "not saved: the disk is nearly full");
-            admin.disk_full(&outbox, &err.to_string()).await;
+            tracing::warn!(%user, "not saved: the disk is nearly full");
+            admin.disk_full(&err.to_string());
             answer_press(&outbox, for_press).await;
             apologise(&outbox, chat, lang.as_deref(), Notice::NothingSaved).await
         }
         Ok(Err(err)) => {
-            tracing::error!(user, error = %err, "the update could not be applied");
+            tracing::error!(%user, error = %err, "the update could not be applied");
             answer_press(&outbox, for_press).await;
             apologise(&outbox, chat, lang.as_deref(), Notice::Apology).await
         }
         Err(panicked) => {
-            tracing::error!(user, panicked, "the engine stopped on this update");
+            tracing::error!(%user, panicked, "the engine stopped on this update");
             answer_press(&outbox, for_press).await;
             apologise(&outbox, chat, lang.as_deref(), Notice::Apology).await
         }

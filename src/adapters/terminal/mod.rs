@@ -712,7 +712,7 @@ mod tests {
             app: &app,
             clock: &clock,
             zone: jiff::tz::TimeZone::UTC,
-            user: 1,
+            user: UserId::LOCAL,
             guide: None,
             lang: None,
             styled: false,
@@ -739,7 +739,7 @@ mod tests {
         fn load(&self, user: UserId) -> Result<Option<crate::adapters::store::Stored>, StoreError> {
             self.inner.load(user)
         }
-        fn applied(&self, event: i64) -> Result<bool, StoreError> {
+        fn applied(&self, event: EventId) -> Result<bool, StoreError> {
             self.inner.applied(event)
         }
         fn commit(&self, user: UserId, change: &crate::adapters::store::Change<'_>) -> Result<Vec<u64>, StoreError> {
@@ -749,7 +749,7 @@ mod tests {
             }
             self.inner.commit(user, change)
         }
-        fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+        fn erase(&self, user: UserId, event: Option<EventId>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
             self.inner.erase(user, event, farewell)
         }
         fn users(&self) -> Result<Vec<UserId>, StoreError> {
@@ -764,12 +764,12 @@ mod tests {
         fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
             self.inner.delivered(user, seq)
         }
-        fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
-            self.inner.first_delivery(update_id)
+        fn first_delivery(&self, event: EventId) -> Result<bool, StoreError> {
+            self.inner.first_delivery(event)
         }
     }
 
-    use crate::adapters::store::StoreError;
+    use crate::adapters::store::{EventId, StoreError};
 
     #[test]
     fn a_full_disk_is_told_the_question_stays_and_the_chat_goes_on() {
@@ -786,7 +786,7 @@ mod tests {
             app: &app,
             clock: &clock,
             zone: jiff::tz::TimeZone::UTC,
-            user: 1,
+            user: UserId::LOCAL,
             guide: None,
             lang: None,
             styled: false,
@@ -803,7 +803,7 @@ mod tests {
         let out = String::from_utf8(out).expect("utf-8");
         let again = format!("{}\n\nHow much?\n\n", say("en", Say::NothingSaved));
         assert!(out.ends_with(&format!("How much?\n\n{again}{again}")), "{out}");
-        let state = app.state(1).expect("state");
+        let state = app.state(UserId::LOCAL).expect("state");
         assert_eq!((state.node.as_deref(), state.notes.len()), (Some("a"), 0), "nothing of it was kept");
     }
 

@@ -23,7 +23,7 @@ pub(crate) mod tests;
 use std::{
     sync::{
         Mutex, PoisonError,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -31,8 +31,7 @@ use std::{
 use postgres::{Client, Config};
 
 use super::{
-    Change, Queued, Store, StoreError, Stored, UserId,
-    error::chain,
+    Change, EventId, Front, Queued, Store, StoreError, Stored, UserId, chain,
     location::redact,
     sled_store::{MAX_RECORD, PRUNE_EVERY, UPDATES_KEPT},
     slots::{Handle, Kind, UserKey, random_handle},
@@ -77,6 +76,9 @@ pub struct PostgresStore {
     /// To open `live` again should it be lost.
     config: Config,
     new_updates: AtomicU64,
+    /// Set while the server refuses writes for want of disk space, so that
+    /// the log is told once per episode.
+    full: AtomicBool,
 }
 
 impl PostgresStore {
@@ -124,6 +126,7 @@ impl PostgresStore {
             live: Mutex::new(Some(client)),
             config,
             new_updates: AtomicU64::new(0),
+            full: AtomicBool::new(false),
         })
     }
 
@@ -154,7 +157,7 @@ impl PostgresStore {
             client.query(&st.adopt, &[&self.me, &sql::LIVE_LOCK_CLASS, &mine]).map_err(pg("reading the outbox"))?;
         rows.iter()
             .map(|row| {
-                let user: UserId = row.get(1);
+                let user = user_of(row.get(1))?;
                 let (handle, key) = decode_key(user, row.get(3), row.get(4))?;
                 let item = key.open(&handle, Kind::Outbox, row.get(2), user)?;
                 Ok(Queued { user, seq: row.get::<_, i64>(0).cast_unsigned(), item })
@@ -171,10 +174,11 @@ impl PostgresStore {
         self.pool.get().map_err(|e| StoreError::Unreachable { url: self.url.clone(), detail: chain(&e) })
     }
 
-    fn note_new_update(&self, conn: &mut Conn) {
+    /// Counts a new event id; now and then prunes the old ids of its front end.
+    fn note_new_update(&self, conn: &mut Conn, event: EventId) {
         if self.new_updates.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
             let keep = i64::try_from(UPDATES_KEPT).unwrap_or(i64::MAX) - 1;
-            if let Err(e) = conn.client.execute(&conn.st.prune_updates, &[&keep]) {
+            if let Err(e) = conn.client.execute(&conn.st.prune_updates, &[&keep, &event.front.name()]) {
                 tracing::warn!(error = %e, "could not prune old update ids; trying again later");
             }
         }
@@ -187,14 +191,111 @@ impl PostgresStore {
         user: UserId,
     ) -> Result<(Handle, UserKey), StoreError> {
         let action = || format!("finding the key of user {user}");
-        if let Some(row) = tx.query_opt(&st.find_key, &[&user]).map_err(pg(action()))? {
+        let who = user.to_string();
+        if let Some(row) = tx.query_opt(&st.find_key, &[&who]).map_err(pg(action()))? {
             return decode_key(user, row.get(0), row.get(1));
         }
         let handle = random_handle()?;
         let key = UserKey::random()?;
-        tx.execute(&st.new_key, &[&&handle[..], &user, &false, &key.bytes()]).map_err(pg(action()))?;
-        tx.execute(&st.new_user, &[&user, &&handle[..]]).map_err(pg(action()))?;
+        tx.execute(&st.new_key, &[&&handle[..], &who, &false, &key.bytes()]).map_err(pg(action()))?;
+        tx.execute(&st.new_user, &[&who, &&handle[..]]).map_err(pg(action()))?;
         Ok((handle, key))
+    }
+}
+
+impl PostgresStore {
+    /// Logs the first write refused for want of disk space on the server,
+    /// and the first that goes through after that.
+    fn note_space<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        match &result {
+            Err(err @ StoreError::DatabaseFull { .. }) if !self.full.swap(true, Ordering::Relaxed) => {
+                tracing::error!("{err}");
+            }
+            Ok(_) if self.full.swap(false, Ordering::Relaxed) => {
+                tracing::warn!("the PostgreSQL server has disk space again; writing again");
+            }
+            _ => {}
+        }
+        result
+    }
+
+    fn write_commit(&self, user: UserId, change: &Change<'_>) -> Result<Vec<u64>, StoreError> {
+        if let Some(record) = change.record
+            && record.len() > MAX_RECORD
+        {
+            return Err(StoreError::TooLarge { user, len: record.len(), limit: MAX_RECORD });
+        }
+        let action = || format!("saving the changes of user {user}");
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let who = user.to_string();
+        let mut tx = client.transaction().map_err(pg(action()))?;
+        tx.execute(&st.lock_user, &[&who]).map_err(pg(action()))?;
+        if let Some(id) = change.event
+            && tx.execute(&st.add_event, &[&id.front.name(), &id.id]).map_err(pg(action()))? == 0
+        {
+            // Dropping `tx` rolls back: nothing of this commit is written.
+            return Err(StoreError::AlreadyApplied { event: id });
+        }
+        if let Some((base, _)) = change.versions {
+            let stored = tx.query_opt(&st.version, &[&who]).map_err(pg(action()))?;
+            if stored.map_or(0, |row| row.get::<_, i64>(0).cast_unsigned()) != base {
+                return Err(StoreError::Stale { user });
+            }
+        }
+        let (handle, key) = Self::key_of(&mut tx, st, user)?;
+        let record = change.record.map(|r| key.seal(&handle, Kind::Record, r)).transpose()?;
+        let next_version = change.versions.map(|(_, next)| next.cast_signed());
+        tx.execute(&st.save_user, &[&who, &record, &change.next_due, &self.me, &next_version]).map_err(pg(action()))?;
+        if !change.notes.is_empty() {
+            let from = i32::try_from(change.notes_from).unwrap_or(i32::MAX);
+            let notes = change.notes.iter().map(|n| key.seal(&handle, Kind::Note, n)).collect::<Result<Vec<_>, _>>()?;
+            tx.execute(&st.add_notes, &[&who, &from, &notes]).map_err(pg(action()))?;
+        }
+        let seqs = if change.outbox.is_empty() {
+            Vec::new()
+        } else {
+            let items =
+                change.outbox.iter().map(|i| key.seal(&handle, Kind::Outbox, i)).collect::<Result<Vec<_>, _>>()?;
+            let rows = tx.query(&st.add_outbox, &[&who, &&handle[..], &items, &self.me]).map_err(pg(action()))?;
+            sorted_seqs(&rows)
+        };
+        tx.commit().map_err(pg(action()))?;
+        if let Some(event) = change.event {
+            self.note_new_update(&mut conn, event);
+        }
+        Ok(seqs)
+    }
+
+    fn write_erase(&self, user: UserId, event: Option<EventId>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+        let action = || format!("erasing user {user}");
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let who = user.to_string();
+        let mut tx = client.transaction().map_err(pg(action()))?;
+        tx.execute(&st.lock_user, &[&who]).map_err(pg(action()))?;
+        if let Some(id) = event
+            && tx.execute(&st.add_event, &[&id.front.name(), &id.id]).map_err(pg(action()))? == 0
+        {
+            return Err(StoreError::AlreadyApplied { event: id });
+        }
+        let erased = tx.execute(&st.erase_user, &[&who]).map_err(pg(action()))?;
+        let mut seqs = Vec::new();
+        if !farewell.is_empty() {
+            // A key of its own, dropped once the last of these is delivered.
+            let handle = random_handle()?;
+            let key = UserKey::random()?;
+            tx.execute(&st.new_key, &[&&handle[..], &who, &true, &key.bytes()]).map_err(pg(action()))?;
+            let items = farewell.iter().map(|i| key.seal(&handle, Kind::Outbox, i)).collect::<Result<Vec<_>, _>>()?;
+            let rows = tx.query(&st.add_outbox, &[&who, &&handle[..], &items, &self.me]).map_err(pg(action()))?;
+            seqs = sorted_seqs(&rows);
+        }
+        tx.commit().map_err(pg(action()))?;
+        if erased > 0 {
+            tracing::info!(%user, "erased user");
+            shred_keys(&mut conn.client);
+        }
+        Ok(seqs)
     }
 }
 
@@ -249,13 +350,15 @@ fn set_up(client: &mut postgres::Client, url: &str) -> Result<(), StoreError> {
         }
         Some(text) => match text.parse::<u32>() {
             Ok(found) if found == sql::SCHEMA_VERSION => {}
-            Ok(1) => {
+            Ok(found @ (1 | 2)) => {
+                // 2 only added a way of packing records that 1 cannot read.
+                tx.batch_execute(sql::TO_3).map_err(pg("moving the tables to storage schema 3"))?;
                 tx.execute(
                     "UPDATE guidebot_meta SET value = $1 WHERE name = 'schema_version'",
                     &[&sql::SCHEMA_VERSION.to_string()],
                 )
                 .map_err(pg(action))?;
-                tracing::info!("database moved to storage schema 2 (records compressed with a dictionary)");
+                tracing::info!(from = found, "database moved to storage schema 3 (ids name their front end)");
             }
             Ok(found) if found > sql::SCHEMA_VERSION => {
                 return Err(StoreError::DatabaseTooNew { url: url.to_owned(), found, supported: sql::SCHEMA_VERSION });
@@ -277,9 +380,31 @@ fn hold_live_lock(client: &mut Client, me: i64) -> Result<(), postgres::Error> {
     client.execute("SELECT pg_advisory_lock($1, $2)", &[&sql::LIVE_LOCK_CLASS, &key]).map(drop)
 }
 
+/// A failed statement as a [`StoreError`]: the server's full disk as
+/// [`StoreError::DatabaseFull`] (the person is told nothing was saved, the
+/// admins once), anything else as [`StoreError::Postgres`].
 fn pg(action: impl Into<String>) -> impl FnOnce(postgres::Error) -> StoreError {
     let action = action.into();
-    move |source| StoreError::Postgres { action, source }
+    move |source| {
+        if source.code() == Some(&postgres::error::SqlState::DISK_FULL) {
+            StoreError::DatabaseFull { action }
+        } else {
+            StoreError::Postgres { action, source: source.into() }
+        }
+    }
+}
+
+/// A user id as the tables hold it (`telegram:123`).
+fn user_of(text: &str) -> Result<UserId, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt {
+        tree: "guidebot_users",
+        detail: format!("user id {text:?} names no front end"),
+    })
+}
+
+/// The rows of `user_id`s, as ids.
+fn users_of(rows: &[postgres::Row]) -> Result<Vec<UserId>, StoreError> {
+    rows.iter().map(|r| user_of(r.get(0))).collect()
 }
 
 fn decode_key(user: UserId, handle: &[u8], key: &[u8]) -> Result<(Handle, UserKey), StoreError> {
@@ -293,7 +418,7 @@ impl Store for PostgresStore {
     fn load(&self, user: UserId) -> Result<Option<Stored>, StoreError> {
         let mut conn = self.conn()?;
         let Conn { client, st } = &mut *conn;
-        let row = client.query_opt(&st.load, &[&user]).map_err(pg(format!("loading user {user}")))?;
+        let row = client.query_opt(&st.load, &[&user.to_string()]).map_err(pg(format!("loading user {user}")))?;
         let Some(row) = row else { return Ok(None) };
         let Some(sealed) = row.get::<_, Option<&[u8]>>(0) else { return Ok(None) };
         let (handle, key) = decode_key(user, row.get(1), row.get(2))?;
@@ -306,96 +431,26 @@ impl Store for PostgresStore {
         Ok(Some(Stored { record, notes, version: row.get::<_, i64>(4).cast_unsigned() }))
     }
 
-    fn applied(&self, event: i64) -> Result<bool, StoreError> {
+    fn applied(&self, event: EventId) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
         let Conn { client, st } = &mut *conn;
-        let row = client.query_one(&st.applied, &[&event]).map_err(pg("reading update ids"))?;
+        let row = client.query_one(&st.applied, &[&event.front.name(), &event.id]).map_err(pg("reading update ids"))?;
         Ok(row.get(0))
     }
 
     fn commit(&self, user: UserId, change: &Change<'_>) -> Result<Vec<u64>, StoreError> {
-        if let Some(record) = change.record
-            && record.len() > MAX_RECORD
-        {
-            return Err(StoreError::TooLarge { user, len: record.len(), limit: MAX_RECORD });
-        }
-        let action = || format!("saving the changes of user {user}");
-        let mut conn = self.conn()?;
-        let Conn { client, st } = &mut *conn;
-        let mut tx = client.transaction().map_err(pg(action()))?;
-        tx.execute(&st.lock_user, &[&user]).map_err(pg(action()))?;
-        if let Some(id) = change.event
-            && tx.execute(&st.add_event, &[&id]).map_err(pg(action()))? == 0
-        {
-            // Dropping `tx` rolls back: nothing of this commit is written.
-            return Err(StoreError::AlreadyApplied { event: id });
-        }
-        if let Some((base, _)) = change.versions {
-            let stored = tx.query_opt(&st.version, &[&user]).map_err(pg(action()))?;
-            if stored.map_or(0, |row| row.get::<_, i64>(0).cast_unsigned()) != base {
-                return Err(StoreError::Stale { user });
-            }
-        }
-        let (handle, key) = Self::key_of(&mut tx, st, user)?;
-        let record = change.record.map(|r| key.seal(&handle, Kind::Record, r)).transpose()?;
-        let next_version = change.versions.map(|(_, next)| next.cast_signed());
-        tx.execute(&st.save_user, &[&user, &record, &change.next_due, &self.me, &next_version])
-            .map_err(pg(action()))?;
-        if !change.notes.is_empty() {
-            let from = i32::try_from(change.notes_from).unwrap_or(i32::MAX);
-            let notes = change.notes.iter().map(|n| key.seal(&handle, Kind::Note, n)).collect::<Result<Vec<_>, _>>()?;
-            tx.execute(&st.add_notes, &[&user, &from, &notes]).map_err(pg(action()))?;
-        }
-        let seqs = if change.outbox.is_empty() {
-            Vec::new()
-        } else {
-            let items =
-                change.outbox.iter().map(|i| key.seal(&handle, Kind::Outbox, i)).collect::<Result<Vec<_>, _>>()?;
-            let rows = tx.query(&st.add_outbox, &[&user, &&handle[..], &items, &self.me]).map_err(pg(action()))?;
-            sorted_seqs(&rows)
-        };
-        tx.commit().map_err(pg(action()))?;
-        if change.event.is_some() {
-            self.note_new_update(&mut conn);
-        }
-        Ok(seqs)
+        self.note_space(self.write_commit(user, change))
     }
 
-    fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
-        let action = || format!("erasing user {user}");
-        let mut conn = self.conn()?;
-        let Conn { client, st } = &mut *conn;
-        let mut tx = client.transaction().map_err(pg(action()))?;
-        tx.execute(&st.lock_user, &[&user]).map_err(pg(action()))?;
-        if let Some(id) = event
-            && tx.execute(&st.add_event, &[&id]).map_err(pg(action()))? == 0
-        {
-            return Err(StoreError::AlreadyApplied { event: id });
-        }
-        let erased = tx.execute(&st.erase_user, &[&user]).map_err(pg(action()))?;
-        let mut seqs = Vec::new();
-        if !farewell.is_empty() {
-            // A key of its own, dropped once the last of these is delivered.
-            let handle = random_handle()?;
-            let key = UserKey::random()?;
-            tx.execute(&st.new_key, &[&&handle[..], &user, &true, &key.bytes()]).map_err(pg(action()))?;
-            let items = farewell.iter().map(|i| key.seal(&handle, Kind::Outbox, i)).collect::<Result<Vec<_>, _>>()?;
-            let rows = tx.query(&st.add_outbox, &[&user, &&handle[..], &items, &self.me]).map_err(pg(action()))?;
-            seqs = sorted_seqs(&rows);
-        }
-        tx.commit().map_err(pg(action()))?;
-        if erased > 0 {
-            tracing::info!(user, "erased user");
-            shred_keys(&mut conn.client);
-        }
-        Ok(seqs)
+    fn erase(&self, user: UserId, event: Option<EventId>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+        self.note_space(self.write_erase(user, event, farewell))
     }
 
     fn users(&self) -> Result<Vec<UserId>, StoreError> {
         let mut conn = self.conn()?;
         let Conn { client, st } = &mut *conn;
         let rows = client.query(&st.users, &[]).map_err(pg("listing users"))?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        users_of(&rows)
     }
 
     /// Claims the due users for this store (see the trait): another store on
@@ -407,7 +462,7 @@ impl Store for PostgresStore {
         let rows = client
             .query(&st.claim_due, &[&now, &self.me, &CLAIM_SECONDS, &sql::LIVE_LOCK_CLASS])
             .map_err(pg("reading due reminders"))?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        users_of(&rows)
     }
 
     fn pending(&self) -> Result<Vec<Queued>, StoreError> {
@@ -423,7 +478,7 @@ impl Store for PostgresStore {
         let mut conn = self.conn()?;
         let Conn { client, st } = &mut *conn;
         let seq = seq.cast_signed();
-        let gone = client.query_opt(&st.delivered, &[&seq, &user]).map_err(pg(action()))?;
+        let gone = client.query_opt(&st.delivered, &[&seq, &user.to_string()]).map_err(pg(action()))?;
         if let Some(row) = gone
             && row.get::<_, bool>(1)
         {
@@ -434,13 +489,14 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
+    fn first_delivery(&self, event: EventId) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
         let Conn { client, st } = &mut *conn;
-        let added =
-            client.execute(&st.add_event, &[&update_id]).map_err(pg(format!("recording update {update_id}")))?;
+        let added = client
+            .execute(&st.add_event, &[&event.front.name(), &event.id])
+            .map_err(pg(format!("recording update {event}")))?;
         if added == 1 {
-            self.note_new_update(&mut conn);
+            self.note_new_update(&mut conn, event);
         }
         Ok(added == 1)
     }
@@ -459,20 +515,31 @@ impl Transfer for PostgresStore {
         let mut conn = self.conn()?;
         let Conn { client, st } = &mut *conn;
         let rows = client.query(&st.reminder_times, &[]).map_err(pg("reading reminder times"))?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        rows.iter().map(|r| Ok((user_of(r.get(0))?, r.get(1)))).collect()
     }
 
-    fn applied_ids(&self) -> Result<Vec<i64>, StoreError> {
+    fn applied_ids(&self) -> Result<Vec<EventId>, StoreError> {
         let mut conn = self.conn()?;
         let Conn { client, st } = &mut *conn;
         let rows = client.query(&st.applied_ids, &[]).map_err(pg("reading update ids"))?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        rows.iter()
+            .map(|r| {
+                let front: &str = r.get(0);
+                let front = Front::from_name(front).ok_or_else(|| StoreError::Corrupt {
+                    tree: "guidebot_updates",
+                    detail: format!("unknown front end {front:?}"),
+                })?;
+                Ok(EventId::new(front, r.get(1)))
+            })
+            .collect()
     }
 
-    fn import_applied(&self, ids: &[i64]) -> Result<(), StoreError> {
+    fn import_applied(&self, ids: &[EventId]) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let Conn { client, st } = &mut *conn;
-        client.execute(&st.import_applied, &[&ids]).map_err(pg("recording update ids")).map(drop)
+        let fronts: Vec<&str> = ids.iter().map(|e| e.front.name()).collect();
+        let numbers: Vec<i64> = ids.iter().map(|e| e.id).collect();
+        client.execute(&st.import_applied, &[&fronts, &numbers]).map_err(pg("recording update ids")).map(drop)
     }
 
     fn contents(&self) -> Result<Option<String>, StoreError> {

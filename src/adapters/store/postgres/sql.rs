@@ -7,9 +7,10 @@ use std::time::Duration;
 use postgres::{Client, Config, NoTls, Statement};
 
 /// The layout this code reads and writes (`guidebot_meta.schema_version`).
-/// 2 only adds records compressed with a dictionary, which 1 cannot read:
-/// a database at 1 is moved to 2 by writing the number.
-pub(super) const SCHEMA_VERSION: u32 = 2;
+/// 2 only adds records compressed with a dictionary, which 1 cannot read.
+/// 3 names the front end in ids: user ids are text (`telegram:123`), and
+/// update ids are (front end, number); see [`TO_3`].
+pub(super) const SCHEMA_VERSION: u32 = 3;
 
 /// Advisory lock (two-int form, so it never meets a user's one-bigint lock)
 /// under which the tables are created: two processes starting at once
@@ -39,13 +40,13 @@ CREATE TABLE IF NOT EXISTS guidebot_meta (
 );
 CREATE TABLE IF NOT EXISTS guidebot_keys (
     handle bytea PRIMARY KEY,
-    user_id bigint NOT NULL,
+    user_id text NOT NULL,
     farewell boolean NOT NULL,
     key bytea NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS guidebot_keys_user ON guidebot_keys (user_id) WHERE NOT farewell;
 CREATE TABLE IF NOT EXISTS guidebot_users (
-    user_id bigint PRIMARY KEY,
+    user_id text PRIMARY KEY,
     handle bytea NOT NULL UNIQUE REFERENCES guidebot_keys (handle) ON DELETE CASCADE,
     record bytea,
     next_due bigint,
@@ -54,23 +55,46 @@ CREATE TABLE IF NOT EXISTS guidebot_users (
 );
 CREATE INDEX IF NOT EXISTS guidebot_users_next_due ON guidebot_users (next_due) WHERE next_due IS NOT NULL;
 CREATE TABLE IF NOT EXISTS guidebot_notes (
-    user_id bigint NOT NULL REFERENCES guidebot_users (user_id) ON DELETE CASCADE,
+    user_id text NOT NULL REFERENCES guidebot_users (user_id) ON DELETE CASCADE,
     n integer NOT NULL,
     value bytea NOT NULL,
     PRIMARY KEY (user_id, n)
 );
 CREATE TABLE IF NOT EXISTS guidebot_outbox (
     seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    user_id bigint NOT NULL,
+    user_id text NOT NULL,
     handle bytea NOT NULL REFERENCES guidebot_keys (handle) ON DELETE CASCADE,
     value bytea NOT NULL
 );
 CREATE INDEX IF NOT EXISTS guidebot_outbox_handle ON guidebot_outbox (handle);
 CREATE TABLE IF NOT EXISTS guidebot_updates (
-    id bigint PRIMARY KEY
+    front text NOT NULL,
+    id bigint NOT NULL,
+    PRIMARY KEY (front, id)
 );
 ALTER TABLE guidebot_users ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 0;
 ALTER TABLE guidebot_outbox ADD COLUMN IF NOT EXISTS owner bigint;
+";
+
+/// Schema 1 or 2 to 3, in the setup transaction: ids name their front end.
+/// The numbers of schema 2 were Telegram's, but for 0, the terminal's
+/// local user.
+pub(super) const TO_3: &str = "
+ALTER TABLE guidebot_notes DROP CONSTRAINT IF EXISTS guidebot_notes_user_id_fkey;
+ALTER TABLE guidebot_keys ALTER COLUMN user_id TYPE text
+    USING CASE WHEN user_id = 0 THEN 'terminal:0' ELSE 'telegram:' || user_id END;
+ALTER TABLE guidebot_users ALTER COLUMN user_id TYPE text
+    USING CASE WHEN user_id = 0 THEN 'terminal:0' ELSE 'telegram:' || user_id END;
+ALTER TABLE guidebot_notes ALTER COLUMN user_id TYPE text
+    USING CASE WHEN user_id = 0 THEN 'terminal:0' ELSE 'telegram:' || user_id END;
+ALTER TABLE guidebot_outbox ALTER COLUMN user_id TYPE text
+    USING CASE WHEN user_id = 0 THEN 'terminal:0' ELSE 'telegram:' || user_id END;
+ALTER TABLE guidebot_notes ADD CONSTRAINT guidebot_notes_user_id_fkey
+    FOREIGN KEY (user_id) REFERENCES guidebot_users (user_id) ON DELETE CASCADE;
+ALTER TABLE guidebot_updates ADD COLUMN front text NOT NULL DEFAULT 'telegram';
+ALTER TABLE guidebot_updates ALTER COLUMN front DROP DEFAULT;
+ALTER TABLE guidebot_updates DROP CONSTRAINT guidebot_updates_pkey;
+ALTER TABLE guidebot_updates ADD PRIMARY KEY (front, id);
 ";
 
 /// Every statement the store runs, prepared when a connection opens.
@@ -111,9 +135,11 @@ impl Statements {
                      WHERE u.user_id = $1")?,
             // Under the user's lock: no other commit of the user runs meanwhile.
             version: p("SELECT version FROM guidebot_users WHERE user_id = $1")?,
-            applied: p("SELECT EXISTS (SELECT 1 FROM guidebot_updates WHERE id = $1)")?,
-            lock_user: p("SELECT pg_advisory_xact_lock($1)")?,
-            add_event: p("INSERT INTO guidebot_updates (id) VALUES ($1) ON CONFLICT DO NOTHING")?,
+            applied: p("SELECT EXISTS (SELECT 1 FROM guidebot_updates WHERE front = $1 AND id = $2)")?,
+            // Keyed by a hash of the user id: two users whose hashes meet
+            // only wait for each other.
+            lock_user: p("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")?,
+            add_event: p("INSERT INTO guidebot_updates (front, id) VALUES ($1, $2) ON CONFLICT DO NOTHING")?,
             find_key: p("SELECT handle, key FROM guidebot_keys WHERE user_id = $1 AND NOT farewell")?,
             new_key: p("INSERT INTO guidebot_keys (handle, user_id, farewell, key) VALUES ($1, $2, $3, $4)")?,
             new_user: p("INSERT INTO guidebot_users (user_id, handle) VALUES ($1, $2)")?,
@@ -175,10 +201,14 @@ impl Statements {
             drop_farewell_key: p("DELETE FROM guidebot_keys k WHERE k.handle = $1 AND k.farewell
                                   AND NOT EXISTS (SELECT 1 FROM guidebot_outbox o WHERE o.handle = k.handle)")?,
             prune_updates: p("DELETE FROM guidebot_updates
-                              WHERE id < (SELECT id FROM guidebot_updates ORDER BY id DESC OFFSET $1 LIMIT 1)")?,
+                              WHERE front = $2 AND id < (SELECT id FROM guidebot_updates WHERE front = $2
+                                                         ORDER BY id DESC OFFSET $1 LIMIT 1)")?,
             reminder_times: p("SELECT user_id, next_due FROM guidebot_users WHERE next_due IS NOT NULL")?,
-            applied_ids: p("SELECT id FROM guidebot_updates ORDER BY id")?,
-            import_applied: p("INSERT INTO guidebot_updates (id) SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING")?,
+            applied_ids: p("SELECT front, id FROM guidebot_updates ORDER BY front, id")?,
+            import_applied: p(
+                "INSERT INTO guidebot_updates (front, id) SELECT * FROM unnest($1::text[], $2::bigint[])
+                               ON CONFLICT DO NOTHING",
+            )?,
             contents: p("SELECT (SELECT count(*) FROM guidebot_keys),
                                 (SELECT count(*) FROM guidebot_outbox),
                                 (SELECT count(*) FROM guidebot_updates)")?,

@@ -10,10 +10,16 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-use crate::adapters::store::{Change, Durable, Queued, Store, StoreError, UserId};
+pub mod admin;
+pub mod ids;
+pub mod notify;
+pub mod reminders;
+pub mod store;
+
 use crate::domain::dialogue::Library;
 use crate::domain::dialogue::format::ReminderSettings;
 use crate::domain::engine::{Ctx, Event, Note, Output, Reminder, UserState, reminder_message, step};
+use store::{Change, Durable, EventId, Queued, Store, StoreError, UserId};
 
 /// Time zone used when a guide names none.
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
@@ -39,7 +45,7 @@ pub enum AppError {
 impl AppError {
     /// True when nothing was saved because the disk is (nearly) full.
     pub fn is_disk_full(&self) -> bool {
-        matches!(self, AppError::Store(StoreError::DiskFull { .. }))
+        matches!(self, AppError::Store(StoreError::DiskFull { .. } | StoreError::DatabaseFull { .. }))
     }
 }
 
@@ -122,6 +128,18 @@ impl App {
         timing(&old) != timing(&new)
     }
 
+    /// Puts `library` in force; when a guide's reminder hour or time zone
+    /// changed, also the stored time of every user's next reminder (this
+    /// reads every user, so call it from a blocking thread).
+    pub fn install(&self, library: Library) {
+        if self.replace_library(library) {
+            match self.refresh_reminder_times() {
+                Ok(n) => tracing::info!(users = n, "reminder times follow the guides' new hour or time zone"),
+                Err(err) => tracing::error!(error = %err, "reminder times could not all be refreshed"),
+            }
+        }
+    }
+
     /// Puts right the stored time of every user's next reminder after a
     /// guide's reminder hour or time zone changed (see [`App::replace_library`]).
     /// Reads every user: run it off the async threads. Returns how many
@@ -133,7 +151,7 @@ impl App {
                 let old = match self.cached(user) {
                     Ok(old) => old,
                     Err(err) => {
-                        tracing::warn!(user, error = %err, "reminder time not refreshed: the record cannot be read");
+                        tracing::warn!(%user, error = %err, "reminder time not refreshed: the record cannot be read");
                         return Ok(None);
                     }
                 };
@@ -249,7 +267,7 @@ impl App {
         user: UserId,
         old: &Cached,
         next: UserState,
-        event: Option<i64>,
+        event: Option<EventId>,
         items: &[Vec<u8>],
     ) -> Result<(Vec<Queued>, Durable), AppError> {
         let encode = |e: serde_json::Error| AppError::Encode { user, detail: e.to_string() };
@@ -305,14 +323,14 @@ impl App {
         }
     }
 
-    /// Like [`App::handle`] for an event with an id (a Telegram update id), with the
+    /// Like [`App::handle`] for an event with an id (a Telegram update's), with the
     /// front end's outbox items for the output. The id, the new state and the items are
     /// saved in one write: a crash can neither lose the event, nor apply it twice, nor
     /// lose its reply. An event whose id was already applied changes nothing.
     pub fn handle_once(
         &self,
         user: UserId,
-        event_id: i64,
+        event_id: EventId,
         event: &Event,
         ctx: &Ctx,
         plan: Plan<'_>,
@@ -330,7 +348,7 @@ impl App {
     pub fn handle_once_deferred(
         &self,
         user: UserId,
-        event_id: i64,
+        event_id: EventId,
         event: &Event,
         ctx: &Ctx,
         plan: Plan<'_>,
@@ -347,7 +365,7 @@ impl App {
     fn apply(
         &self,
         user: UserId,
-        event_id: Option<i64>,
+        event_id: Option<EventId>,
         event: &Event,
         ctx: &Ctx,
         plan: Plan<'_>,
@@ -559,7 +577,7 @@ impl App {
         for user in self.store.users()? {
             match self.state(user) {
                 Ok(s) => out.push(s),
-                Err(e) => tracing::warn!(user, "skipping a record in statistics: {e}"),
+                Err(e) => tracing::warn!(%user, "skipping a record in statistics: {e}"),
             }
         }
         Ok(out)
@@ -577,6 +595,14 @@ mod tests {
     use super::*;
     use crate::adapters::store::MemoryStore;
     use crate::domain::dialogue::load_library;
+
+    fn u(n: i64) -> UserId {
+        UserId::telegram(n)
+    }
+
+    fn e(n: i64) -> EventId {
+        EventId::telegram(n)
+    }
 
     fn app() -> App {
         let text = "guide: g\nlang: en\ntitle: G\nstart: a\nnodes:\n  a:\n    say: How much?\n    ask: { save: debt, type: money }\n    goto: b\n  b:\n    say: Done\n    end: true\n";
@@ -600,23 +626,23 @@ mod tests {
     fn an_event_id_is_applied_once_and_saved_with_its_reply() {
         let app = app();
         assert!(matches!(
-            app.handle_once(1, 10, &Event::Start, &ctx(), &plan).expect("start"),
+            app.handle_once(u(1), e(10), &Event::Start, &ctx(), &plan).expect("start"),
             Delivery::Applied { .. }
         ));
-        let first = app.handle_once(1, 11, &Event::Text("300".into()), &ctx(), &plan).expect("answer");
+        let first = app.handle_once(u(1), e(11), &Event::Text("300".into()), &ctx(), &plan).expect("answer");
         let Delivery::Applied { queued, .. } = first else { panic!("not applied") };
         assert_eq!(texts(&queued.iter().map(|q| q.item.clone()).collect::<Vec<_>>()), ["Done"]);
-        assert_eq!(app.state(1).expect("state").node.as_deref(), Some("b"));
+        assert_eq!(app.state(u(1)).expect("state").node.as_deref(), Some("b"));
         // The reply is in the outbox until delivered.
         let pending: Vec<u64> = app.store().pending().expect("pending").iter().map(|q| q.seq).collect();
         assert!(pending.contains(&queued[0].seq));
         // Delivered again: nothing applied, nothing new queued.
-        let before = app.state(1).expect("state");
+        let before = app.state(u(1)).expect("state");
         assert!(matches!(
-            app.handle_once(1, 11, &Event::Text("300".into()), &ctx(), &plan).expect("again"),
+            app.handle_once(u(1), e(11), &Event::Text("300".into()), &ctx(), &plan).expect("again"),
             Delivery::Repeated
         ));
-        assert_eq!(app.state(1).expect("state"), before);
+        assert_eq!(app.state(u(1)).expect("state"), before);
         assert_eq!(app.store().pending().expect("pending").len(), pending.len());
     }
 
@@ -641,13 +667,13 @@ mod tests {
                 Arc::new(MemoryStore::default()),
             );
             // Someone new has the default zone until they are in the guide.
-            assert_eq!(app.zone_for(1, &shanghai), shanghai);
-            app.handle(1, &Event::Start, &ctx_at(at, &shanghai, None, None)).expect("start");
-            let zone = app.zone_for(1, &shanghai);
-            let out = app.handle(1, &Event::Text("today".into()), &ctx_at(at, &zone, None, None)).expect("answer");
+            assert_eq!(app.zone_for(u(1), &shanghai), shanghai);
+            app.handle(u(1), &Event::Start, &ctx_at(at, &shanghai, None, None)).expect("start");
+            let zone = app.zone_for(u(1), &shanghai);
+            let out = app.handle(u(1), &Event::Text("today".into()), &ctx_at(at, &zone, None, None)).expect("answer");
             let said = &out.messages[0].text;
             assert!(said.contains(&format!("You said {today}, today is {today}")), "{zone_line}: {said}");
-            let state = app.state(1).expect("state");
+            let state = app.state(u(1)).expect("state");
             let reminder = state.reminders.get("r").expect("scheduled");
             let when = jiff::Timestamp::from_second(app.reminder_time(&state, reminder).expect("a time")).expect("ts");
             assert_eq!(when.to_zoned(TimeZone::UTC).hour(), hour_utc, "{zone_line}: 9 o'clock in the same zone");
@@ -662,13 +688,13 @@ mod tests {
         fn load(&self, user: UserId) -> Result<Option<crate::adapters::store::Stored>, StoreError> {
             self.0.load(user)
         }
-        fn applied(&self, _event: i64) -> Result<bool, StoreError> {
+        fn applied(&self, _event: EventId) -> Result<bool, StoreError> {
             Ok(false)
         }
         fn commit(&self, user: UserId, change: &Change<'_>) -> Result<Vec<u64>, StoreError> {
             self.0.commit(user, change)
         }
-        fn erase(&self, user: UserId, event: Option<i64>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+        fn erase(&self, user: UserId, event: Option<EventId>, farewell: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
             self.0.erase(user, event, farewell)
         }
         fn users(&self) -> Result<Vec<UserId>, StoreError> {
@@ -683,8 +709,8 @@ mod tests {
         fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
             self.0.delivered(user, seq)
         }
-        fn first_delivery(&self, update_id: i64) -> Result<bool, StoreError> {
-            self.0.first_delivery(update_id)
+        fn first_delivery(&self, event: EventId) -> Result<bool, StoreError> {
+            self.0.first_delivery(event)
         }
     }
 
@@ -696,18 +722,18 @@ mod tests {
         let shared = Arc::new(MemoryStore::default());
         let lib = || load_library(&[("g.en.yaml".into(), text.into())]).expect("loads");
         let (a, b) = (App::new(lib(), shared.clone()), App::new(lib(), shared.clone()));
-        a.handle_once(1, 10, &Event::Start, &ctx(), &plan).expect("start on a");
-        b.handle_once(1, 11, &Event::Text("300".into()), &ctx(), &plan).expect("amount on b");
+        a.handle_once(u(1), e(10), &Event::Start, &ctx(), &plan).expect("start on a");
+        b.handle_once(u(1), e(11), &Event::Text("300".into()), &ctx(), &plan).expect("amount on b");
         // a's copy is still at the amount question: "3" must go to the months.
         let Delivery::Applied { queued, .. } =
-            a.handle_once(1, 12, &Event::Text("3".into()), &ctx(), &plan).expect("a")
+            a.handle_once(u(1), e(12), &Event::Text("3".into()), &ctx(), &plan).expect("a")
         else {
             panic!("not applied")
         };
         assert_eq!(texts(&queued.iter().map(|q| q.item.clone()).collect::<Vec<_>>()), ["Done"]);
         // As stored, read by a third process (b's copy is b's until its next step).
         for app in [&a, &App::new(lib(), shared.clone())] {
-            let state = app.state(1).expect("state");
+            let state = app.state(u(1)).expect("state");
             assert_eq!(state.node.as_deref(), Some("c"));
             assert_eq!(state.answers.get("a").map(String::as_str), Some("¥300.00"));
             assert_eq!(state.answers.get("b").map(String::as_str), Some("3"));
@@ -720,23 +746,26 @@ mod tests {
         let shared = Arc::new(MemoryStore::default());
         let lib = || load_library(&[("g.en.yaml".into(), text.into())]).expect("loads");
         let (a, b) = (App::new(lib(), shared.clone()), App::new(lib(), Arc::new(CheckedTooEarly(shared.clone()))));
-        a.handle_once(1, 10, &Event::Start, &ctx(), &plan).expect("start");
-        b.state(1).expect("b reads the user too");
-        a.handle_once(1, 11, &Event::Text("300".into()), &ctx(), &plan).expect("answer");
+        a.handle_once(u(1), e(10), &Event::Start, &ctx(), &plan).expect("start");
+        b.state(u(1)).expect("b reads the user too");
+        a.handle_once(u(1), e(11), &Event::Text("300".into()), &ctx(), &plan).expect("answer");
         let pending = shared.pending().expect("pending").len();
         // b gets the same update: its check comes too early, the store refuses the write.
-        let again = b.handle_once(1, 11, &Event::Text("300".into()), &ctx(), &plan).expect("no error");
+        let again = b.handle_once(u(1), e(11), &Event::Text("300".into()), &ctx(), &plan).expect("no error");
         assert!(matches!(again, Delivery::Repeated), "{again:?}");
         assert_eq!(shared.pending().expect("pending").len(), pending, "no second reply");
-        assert_eq!(b.state(1).expect("state").node.as_deref(), Some("b"), "b reads the state a saved");
+        assert_eq!(b.state(u(1)).expect("state").node.as_deref(), Some("b"), "b reads the state a saved");
         // The same for an erase: b asked, another process applies the confirmation first.
-        let ask = b.handle(1, &Event::Command(crate::domain::engine::Command::Delete), &ctx()).expect("ask");
+        let ask = b.handle(u(1), &Event::Command(crate::domain::engine::Command::Delete), &ctx()).expect("ask");
         let yes = Event::Press(ask.messages[0].buttons[0][0].press);
         let other = App::new(lib(), shared.clone());
-        assert!(matches!(other.handle_once(1, 13, &yes, &ctx(), &plan).expect("erase"), Delivery::Applied { .. }));
-        assert_eq!(shared.load(1).expect("load"), None, "erased");
+        assert!(matches!(
+            other.handle_once(u(1), e(13), &yes, &ctx(), &plan).expect("erase"),
+            Delivery::Applied { .. }
+        ));
+        assert_eq!(shared.load(u(1)).expect("load"), None, "erased");
         let pending = shared.pending().expect("pending").len();
-        let repeat = b.handle_once(1, 13, &yes, &ctx(), &plan).expect("no error");
+        let repeat = b.handle_once(u(1), e(13), &yes, &ctx(), &plan).expect("no error");
         assert!(matches!(repeat, Delivery::Repeated), "{repeat:?}");
         assert_eq!(shared.pending().expect("pending").len(), pending, "no second farewell");
     }
@@ -747,15 +776,15 @@ mod tests {
         let text = "guide: g\nlang: en\ntitle: G\nstart: a\nnodes:\n  a:\n    say: Hi\n    end: true\n";
         let lib = || load_library(&[("g.en.yaml".into(), text.into())]).expect("loads");
         let app = App::new(lib(), store.clone());
-        app.handle(2, &Event::Start, &ctx()).expect("start");
+        app.handle(u(2), &Event::Start, &ctx()).expect("start");
         for i in 0..3 {
-            app.handle(2, &Event::Text(format!("/note n{i}")), &ctx()).expect("note");
+            app.handle(u(2), &Event::Text(format!("/note n{i}")), &ctx()).expect("note");
         }
-        let stored = store.load(2).expect("load").expect("stored");
+        let stored = store.load(u(2)).expect("load").expect("stored");
         assert_eq!(stored.notes.len(), 3);
         assert!(!String::from_utf8_lossy(&stored.record).contains("n0"), "the record holds no note");
         let again = App::new(lib(), store);
-        let notes: Vec<String> = again.state(2).expect("state").notes.iter().map(|n| n.text.clone()).collect();
+        let notes: Vec<String> = again.state(u(2)).expect("state").notes.iter().map(|n| n.text.clone()).collect();
         assert_eq!(notes, ["n0", "n1", "n2"]);
     }
 
@@ -764,16 +793,16 @@ mod tests {
         let text = "guide: g\nlang: en\ntitle: G\nstart: a\nnodes:\n  a:\n    say: Hi\n    remind:\n      - { id: r, on: '\"2027-01-02\"', say: Pay }\n    end: true\n";
         let store = Arc::new(MemoryStore::default());
         let app = App::new(load_library(&[("g.en.yaml".into(), text.into())]).expect("loads"), store.clone());
-        app.handle(3, &Event::Start, &ctx()).expect("start");
-        let st = app.state(3).expect("state");
+        app.handle(u(3), &Event::Start, &ctx()).expect("start");
+        let st = app.state(u(3)).expect("state");
         let reminder = st.reminders.values().next().expect("scheduled");
         let at = jiff::Timestamp::from_second(app.reminder_time(&st, reminder).expect("time")).expect("ts");
         assert_eq!(store.due(at.as_second() - 1).expect("due"), Vec::<UserId>::new());
-        assert_eq!(store.due(at.as_second()).expect("due"), vec![3]);
-        let (_, queued) = app.take_due_reminders(3, at, &plan).expect("take");
+        assert_eq!(store.due(at.as_second()).expect("due"), vec![u(3)]);
+        let (_, queued) = app.take_due_reminders(u(3), at, &plan).expect("take");
         assert_eq!(texts(&queued.iter().map(|q| q.item.clone()).collect::<Vec<_>>()), ["⏰ Pay"]);
         assert_eq!(store.due(i64::MAX - 1).expect("due"), Vec::<UserId>::new(), "nothing left to send");
-        assert!(app.take_due_reminders(3, at, &plan).expect("again").1.is_empty(), "sent once");
+        assert!(app.take_due_reminders(u(3), at, &plan).expect("again").1.is_empty(), "sent once");
     }
 
     #[test]
@@ -787,16 +816,16 @@ mod tests {
         let store = Arc::new(MemoryStore::default());
         let app = App::new(guide(9), store.clone());
         for user in 1..=3 {
-            app.handle(user, &Event::Start, &ctx()).expect("start");
+            app.handle(u(user), &Event::Start, &ctx()).expect("start");
         }
         let at = |app: &App| {
-            let st = app.state(1).expect("state");
+            let st = app.state(u(1)).expect("state");
             app.reminder_time(&st, st.reminders.values().next().expect("scheduled")).expect("time")
         };
         let nine = at(&app);
         let mut due = store.due(nine).expect("due");
         due.sort_unstable();
-        assert_eq!(due, vec![1, 2, 3]);
+        assert_eq!(due, vec![u(1), u(2), u(3)]);
         assert!(!app.replace_library(guide(9)), "same hour and zone: nothing to refresh");
         assert!(app.replace_library(guide(15)), "a new hour");
         let three_pm = at(&app);
@@ -805,7 +834,7 @@ mod tests {
         assert_eq!(store.due(nine).expect("due"), Vec::<UserId>::new(), "nobody is woken at the old hour");
         let mut due = store.due(three_pm).expect("due");
         due.sort_unstable();
-        assert_eq!(due, vec![1, 2, 3]);
+        assert_eq!(due, vec![u(1), u(2), u(3)]);
     }
 
     #[test]
@@ -816,7 +845,7 @@ mod tests {
         let store = Arc::new(SledStore::open_with(tmp.path(), options).expect("open"));
         let text = "guide: g\nlang: en\ntitle: G\nstart: a\nnodes:\n  a:\n    say: Hi\n    end: true\n";
         let app = App::new(load_library(&[("g.en.yaml".into(), text.into())]).expect("loads"), store.clone());
-        app.handle_once(7, 0, &Event::Start, &ctx(), &plan).expect("start");
+        app.handle_once(u(7), e(0), &Event::Start, &ctx(), &plan).expect("start");
         // Notes of 4,000 characters that do not compress away: a different letter sequence each time.
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
         let mut times = Vec::new();
@@ -831,7 +860,7 @@ mod tests {
                 .collect();
             let started = std::time::Instant::now();
             let Delivery::Applied { queued, .. } =
-                app.handle_once(7, id, &Event::Text(format!("/note {note}")), &ctx(), &plan).expect("note")
+                app.handle_once(u(7), e(id), &Event::Text(format!("/note {note}")), &ctx(), &plan).expect("note")
             else {
                 panic!("applied once")
             };
@@ -841,7 +870,7 @@ mod tests {
             }
             times.push(started.elapsed());
         }
-        let state = app.state(7).expect("state");
+        let state = app.state(u(7)).expect("state");
         assert_eq!(state.notes.len(), crate::domain::engine::NOTES_LIMIT, "the rest were refused");
         drop(app);
         let bytes = store.disk_bytes().expect("size");

@@ -3,11 +3,15 @@
 //! Each variant carries what an operator needs to act: the directory, the key
 //! file path, the user id, or the tree. User-typed text never appears in an
 //! error, since errors end up in logs. sled's own errors are kept as sources
-//! so that `{:#}` at the edge shows the whole chain.
+//! so that `{:#}` at the edge shows the whole chain; the core does not know
+//! their types (sled's, PostgreSQL's), only that they are errors.
 
 use std::{io, path::PathBuf};
 
-use super::UserId;
+use super::{EventId, UserId};
+
+/// The error of a database library under a store, kept as the source.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +42,7 @@ pub enum StoreError {
         /// The data directory passed to `open`.
         dir: PathBuf,
         /// sled's error.
-        source: sled::Error,
+        source: Cause,
     },
 
     /// The directory was written by a newer guidebot.
@@ -70,15 +74,15 @@ pub enum StoreError {
         /// What the store was doing, e.g. "saving the record of user 42".
         action: String,
         /// sled's error.
-        source: sled::Error,
+        source: Cause,
     },
 
     /// The flush that should have made a change durable failed; the change
     /// may or may not survive a crash.
     #[error("flushing the database to disk failed, so the last change may be lost: {source}")]
     Flush {
-        /// sled's error, shared by every writer that waited on this flush.
-        source: sled::Error,
+        /// sled's error (each writer that waited on this flush gets a copy).
+        source: Cause,
     },
 
     /// The background flusher is gone, so nothing can be made durable.
@@ -233,12 +237,23 @@ pub enum StoreError {
     /// Nothing is acknowledged: a commit that failed this way was rolled
     /// back, or, if the connection went during `COMMIT` itself, may or may
     /// not have been saved (a repeated event is then refused as applied).
-    #[error("{action} failed in PostgreSQL: {}", chain(source))]
+    #[error("{action} failed in PostgreSQL: {}", chain(&**source))]
     Postgres {
         /// What the store was doing, e.g. "saving the changes of user 42".
         action: String,
         /// The client's error (its SQLSTATE and message, or the lost connection).
-        source: postgres::Error,
+        source: Cause,
+    },
+
+    /// The PostgreSQL server has no disk space left for the write (SQLSTATE
+    /// 53100): it was rolled back, and nothing already saved is touched.
+    #[error(
+        "{action} failed: the PostgreSQL server has no disk space left, so nothing was written; \
+         free space where the database keeps its files (guidebot goes on by itself once there is)"
+    )]
+    DatabaseFull {
+        /// What the store was doing.
+        action: String,
     },
 
     /// The PostgreSQL database was set up by a newer guidebot.
@@ -260,7 +275,7 @@ pub enum StoreError {
     #[error("event {event} was applied before; nothing was written")]
     AlreadyApplied {
         /// The event id.
-        event: i64,
+        event: EventId,
     },
 
     /// A commit made from a copy of the user that another process sharing
@@ -269,7 +284,7 @@ pub enum StoreError {
     #[error("user {user} was changed by another process; nothing was written")]
     Stale {
         /// The user.
-        user: super::UserId,
+        user: UserId,
     },
 
     /// `guidebot migrate` into a store that already holds something.
@@ -291,7 +306,7 @@ pub enum StoreError {
 }
 
 /// An error and its causes, as one line ("error connecting to server: Connection refused").
-pub(super) fn chain(e: &dyn std::error::Error) -> String {
+pub fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
@@ -306,9 +321,9 @@ pub(super) fn chain(e: &dyn std::error::Error) -> String {
 
 impl StoreError {
     /// A [`StoreError::Db`] for `action`.
-    pub(super) fn db(action: impl Into<String>) -> impl FnOnce(sled::Error) -> Self {
+    pub fn db<E: std::error::Error + Send + Sync + 'static>(action: impl Into<String>) -> impl FnOnce(E) -> Self {
         let action = action.into();
-        move |source| StoreError::Db { action, source }
+        move |source| StoreError::Db { action, source: Box::new(source) }
     }
 }
 
@@ -332,7 +347,7 @@ mod tests {
              understands only version 1; upgrade guidebot, or pass another --data DIR"
         );
 
-        let db = StoreError::db("saving the record of user 42")(sled::Error::Unsupported("x".to_owned()));
+        let db = StoreError::db("saving the record of user 42")(io::Error::other("x"));
         assert!(db.to_string().starts_with("saving the record of user 42 failed: "));
 
         let missing = StoreError::DatabaseMissing { dir: PathBuf::from("data") };
@@ -345,7 +360,10 @@ mod tests {
         let down = StoreError::Unreachable { url: "postgres://u:***@h/db".into(), detail: "refused".into() };
         assert!(down.to_string().contains("check that the server is running"), "{down}");
 
-        let decrypt = StoreError::Decrypt { user: -7 };
-        assert_eq!(decrypt.to_string(), "the record of user -7 cannot be decrypted; the data directory may be damaged");
+        let decrypt = StoreError::Decrypt { user: UserId::telegram(-7) };
+        assert_eq!(
+            decrypt.to_string(),
+            "the record of user telegram:-7 cannot be decrypted; the data directory may be damaged"
+        );
     }
 }
