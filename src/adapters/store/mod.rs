@@ -66,7 +66,7 @@
 //! | `records` | handle                                | nonce (24) ‖ XChaCha20Poly1305(record), associated data handle ‖ 1 |
 //! | `notes`   | handle ‖ note number u32 BE           | sealed note, associated data handle ‖ 2 |
 //! | `outbox`  | bucket u16 BE ‖ handle ‖ seq u64 BE   | sealed item, associated data handle ‖ 3 |
-//! | `updates` | front end tag (1) ‖ event number, ordered i64 | empty; the newest ~100 000 are kept |
+//! | `updates` | front end tag (1) ‖ event number, ordered i64 | empty; those within 100 000 of their front end's newest are kept |
 //!
 //! A record of 128 bytes or more is compressed before sealing when that
 //! makes it shorter: zstd with a fixed dictionary of what records are made
@@ -113,7 +113,7 @@
 //! | `guidebot_users` | `user_id` key, `handle` → keys (cascade), `record` sealed or NULL, `next_due` (indexed where set), `claimed_by`, `claim_until` | |
 //! | `guidebot_notes` | (`user_id` → users (cascade), `n`) key, `value` sealed | |
 //! | `guidebot_outbox` | `seq` identity key, `user_id`, `handle` → keys (cascade), `value` sealed | |
-//! | `guidebot_updates` | (`front` text, `id` bigint) key | the newest ~100 000 of each front end are kept |
+//! | `guidebot_updates` | (`front` text, `id` bigint) key | those within 100 000 of their front end's newest are kept |
 //!
 //! Values are sealed as in sled (XChaCha20Poly1305 with the user's key,
 //! associated data the key's handle and the kind; records compressed first).

@@ -25,11 +25,12 @@ use super::{
     space::{DEFAULT_MIN_FREE, Space},
 };
 
-/// How many event ids are remembered. Telegram keeps an update for at most
-/// 24 hours, far fewer than this for one bot.
-pub(super) const UPDATES_KEPT: usize = 100_000;
-/// Prune the `updates` tree once every this many new ids.
-pub(super) const PRUNE_EVERY: u64 = 1_000;
+/// How many event ids are remembered: those of a front end within this
+/// many of its newest. Telegram numbers a bot's updates one after another
+/// and keeps an update for at most 24 hours, far fewer than this.
+pub(super) const UPDATES_KEPT: i64 = 100_000;
+/// Prune old event ids once every this many new ids.
+pub(super) const PRUNE_EVERY: u64 = 100;
 /// Largest record accepted; a step that would write more is refused.
 pub const MAX_RECORD: usize = 256 * 1024;
 
@@ -323,17 +324,21 @@ impl SledStore {
         }
     }
 
-    fn note_new_update(&self) -> Result<(), StoreError> {
+    /// Counts a new event id; now and then drops the old ids of its front end.
+    fn note_new_update(&self, event: EventId) -> Result<(), StoreError> {
         if self.new_updates.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
-            self.prune_updates(UPDATES_KEPT)?;
+            self.prune_updates(event, UPDATES_KEPT)?;
         }
         Ok(())
     }
 
-    /// Drops the oldest event ids beyond `keep`.
-    fn prune_updates(&self, keep: usize) -> Result<(), StoreError> {
-        let excess = self.updates.len().saturating_sub(keep);
-        for key in self.updates.iter().keys().take(excess) {
+    /// Drops the ids of `newest`'s front end more than `keep` below it. Only
+    /// the keys dropped are visited (the tree is never counted or scanned
+    /// whole), so a prune costs what it removes.
+    fn prune_updates(&self, newest: EventId, keep: i64) -> Result<(), StoreError> {
+        let from = encoding::update_key(EventId::new(newest.front, i64::MIN));
+        let below = encoding::update_key(EventId::new(newest.front, newest.id.saturating_sub(keep)));
+        for key in self.updates.range(from..below).keys() {
             let key = key.map_err(StoreError::db("pruning update ids"))?;
             self.updates.remove(key).map_err(StoreError::db("pruning update ids"))?;
         }
@@ -463,8 +468,8 @@ impl Store for SledStore {
                 (TransactionError::Abort(()), Some(event)) => StoreError::AlreadyApplied { event },
                 (e, _) => transaction_error(action())(e),
             })?;
-        if change.event.is_some() {
-            self.note_new_update()?;
+        if let Some(event) = change.event {
+            self.note_new_update(event)?;
         }
         // Once durable, on the flusher thread and in the order of the writes,
         // so that an older commit's reminder time never overwrites a newer one's.
@@ -637,7 +642,7 @@ impl Store for SledStore {
         if swapped.is_err() {
             return Ok(false);
         }
-        self.note_new_update()?;
+        self.note_new_update(event)?;
         self.flusher.wait_durable()?;
         Ok(true)
     }
@@ -969,11 +974,14 @@ mod tests {
         for id in -3..7 {
             assert!(store.first_delivery(e(id)).expect("first"));
         }
-        store.prune_updates(4).expect("prune");
-        assert_eq!(store.updates.len(), 4);
+        let other = EventId::new(crate::adapters::store::Front::Terminal, -10);
+        assert!(store.first_delivery(other).expect("first"));
+        store.prune_updates(e(6), 4).expect("prune");
+        assert_eq!(store.updates.len(), 6, "2 to 6 of Telegram, and the other front end's");
         assert!(!store.first_delivery(e(6)).expect("kept"));
-        assert!(!store.first_delivery(e(3)).expect("kept"));
-        assert!(store.first_delivery(e(2)).expect("pruned, so new again"));
+        assert!(!store.first_delivery(e(2)).expect("kept"));
+        assert!(store.first_delivery(e(1)).expect("pruned, so new again"));
+        assert!(!store.first_delivery(other).expect("another front end's ids are its own to prune"));
     }
 
     #[test]

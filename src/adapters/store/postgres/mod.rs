@@ -174,11 +174,12 @@ impl PostgresStore {
         self.pool.get().map_err(|e| StoreError::Unreachable { url: self.url.clone(), detail: chain(&e) })
     }
 
-    /// Counts a new event id; now and then prunes the old ids of its front end.
+    /// Counts a new event id; now and then drops the ids of its front end
+    /// more than [`UPDATES_KEPT`] below it (an index range, not a count).
     fn note_new_update(&self, conn: &mut Conn, event: EventId) {
         if self.new_updates.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
-            let keep = i64::try_from(UPDATES_KEPT).unwrap_or(i64::MAX) - 1;
-            if let Err(e) = conn.client.execute(&conn.st.prune_updates, &[&keep, &event.front.name()]) {
+            let below = event.id.saturating_sub(UPDATES_KEPT);
+            if let Err(e) = conn.client.execute(&conn.st.prune_updates, &[&below, &event.front.name()]) {
                 tracing::warn!(error = %e, "could not prune old update ids; trying again later");
             }
         }

@@ -200,9 +200,7 @@ impl Statements {
                           SELECT k.handle, k.farewell FROM gone JOIN guidebot_keys k ON k.handle = gone.handle")?,
             drop_farewell_key: p("DELETE FROM guidebot_keys k WHERE k.handle = $1 AND k.farewell
                                   AND NOT EXISTS (SELECT 1 FROM guidebot_outbox o WHERE o.handle = k.handle)")?,
-            prune_updates: p("DELETE FROM guidebot_updates
-                              WHERE front = $2 AND id < (SELECT id FROM guidebot_updates WHERE front = $2
-                                                         ORDER BY id DESC OFFSET $1 LIMIT 1)")?,
+            prune_updates: p("DELETE FROM guidebot_updates WHERE front = $2 AND id < $1")?,
             reminder_times: p("SELECT user_id, next_due FROM guidebot_users WHERE next_due IS NOT NULL")?,
             applied_ids: p("SELECT front, id FROM guidebot_updates ORDER BY front, id")?,
             import_applied: p(

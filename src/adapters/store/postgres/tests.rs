@@ -587,7 +587,7 @@ fn old_update_ids_are_pruned_to_the_newest() {
     }
     let mut conn = store.conn().expect("conn");
     let Conn { client, st } = &mut *conn;
-    client.execute(&st.prune_updates, &[&3i64, &"telegram"]).expect("prune to 4");
+    client.execute(&st.prune_updates, &[&3i64, &"telegram"]).expect("prune below 3");
     drop(conn);
     let kept: Vec<i64> = schema
         .client()
