@@ -395,8 +395,9 @@ fn main() {
         n * 8.0 / fill_time.as_secs_f64()
     );
     println!(
-        "disk per user: {} (disk_bytes / N; {} over the empty store's {:.1} MB; target <= 2 KB)",
+        "disk per user: {} = {:.0} B (disk_bytes / N; {} over the empty store's {:.1} MB; target <= 2 KB = 2048 B)",
         kb(filled_bytes as f64 / n),
+        filled_bytes as f64 / n,
         kb(filled_bytes.saturating_sub(empty_bytes) as f64 / n),
         empty_bytes as f64 / 1e6
     );

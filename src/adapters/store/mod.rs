@@ -68,9 +68,9 @@
 //! | `outbox`  | bucket u16 BE ‖ handle ‖ seq u64 BE   | sealed item, associated data handle ‖ 3 |
 //! | `updates` | front end tag (1) ‖ event number, ordered i64 | empty; those within 100 000 of their front end's newest are kept |
 //!
-//! A record of 128 bytes or more is compressed before sealing when that
-//! makes it shorter: zstd with a fixed dictionary of what records are made
-//! of (`pack.rs`, `record.dict1`). How it was packed is in the last byte of
+//! A value (record, note, outbox item) of 128 bytes or more is compressed
+//! before sealing when that makes it shorter: zstd with a fixed dictionary
+//! of what records are made of (`pack.rs`, `record.dict1`). How it was packed is in the last byte of
 //! the associated data (kind + 0x40; kind + 0x80 for raw DEFLATE, written
 //! by schema 3 and still read), so every form opens and none passes for
 //! another. Records are small JSON that repeats itself (the `/back` history
