@@ -337,6 +337,19 @@ fn refused_until_space_is_back(
     *n - 1
 }
 
+/// `len` letters that look random (xorshift from `seed`), so that they do not compress.
+fn noise(seed: u64, len: usize) -> String {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'a' + (x % 26) as u8)
+        })
+        .collect()
+}
+
 /// A file taking all free space on `disk` but `leave` bytes.
 fn fill(disk: &Tmpfs, path: &Path, leave: u64) {
     let size = disk.free().checked_sub(leave).expect("more free than to leave");
@@ -490,7 +503,8 @@ fn a_full_database_disk_refuses_writes_says_so_and_loses_nothing() {
         let dialogues = dialogues.to_str().expect("utf-8 path");
         t.cmd(&["chat", "--dialogues", dialogues, "--store", &url, "--width", "0", "--lang", "en"])
     };
-    let note = |n: usize| format!("/note NOTE-{n:04}-MARK {}", "a long line of notes ".repeat(150));
+    // Letters that do not compress (notes are packed before they are stored), 3 KB a note.
+    let note = |n: usize| format!("/note NOTE-{n:04}-MARK {}", noise(n as u64, 3000));
     let marker = |n: usize| format!("NOTE-{n:04}-MARK");
     let mut chat = Proc::spawn(chat_on_db());
     chat.wait_stdout("the welcome", LIMIT, |o| o.contains(WELCOME));
