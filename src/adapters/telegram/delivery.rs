@@ -29,7 +29,7 @@ use tokio::sync::Notify;
 
 use super::convert::{html_parts, keyboard, message_parts};
 use super::outbox::Outbox;
-use crate::adapters::store::{Front, Queued, Store, StoreError, UserId};
+use crate::adapters::store::{Front, Queued, Store, UserId};
 use crate::domain::engine::{Edit, Message, Output};
 
 /// How old a button press may be for its answer to be worth sending;
@@ -200,28 +200,25 @@ impl Sender {
 
     /// Queues everything the outbox still holds (after a crash), in order.
     pub async fn resume(&self) -> usize {
-        let found = self.queue_read(|store| store.pending()).await;
-        match &found {
-            Ok(n) if *n > 0 => tracing::info!(items = n, "sending what was not delivered before the restart"),
-            Ok(_) => {}
-            Err(err) => tracing::error!(error = %err, "could not read the outbox"),
-        }
-        found.unwrap_or(0)
-    }
-
-    /// Queues the items `read` gets from the store (on a blocking thread); how many.
-    async fn queue_read(
-        &self,
-        read: impl FnOnce(&dyn Store) -> Result<Vec<Queued>, StoreError> + Send + 'static,
-    ) -> Result<usize, StoreError> {
         let store = Arc::clone(&self.inner.store);
         // A panic in the store is already logged by the panic hook; nothing was queued.
-        let Ok(found) = tokio::task::spawn_blocking(move || read(store.as_ref())).await else { return Ok(0) };
-        // Another front end's items (none today) are its own to deliver.
-        let items: Vec<Queued> = found?.into_iter().filter(|q| q.user.front == Front::Telegram).collect();
-        let n = items.len();
-        self.enqueue(items);
-        Ok(n)
+        let Ok(found) = tokio::task::spawn_blocking(move || store.pending()).await else { return 0 };
+        match found {
+            Ok(pending) => {
+                // Another front end's items (none today) are its own to deliver.
+                let items: Vec<Queued> = pending.into_iter().filter(|q| q.user.front == Front::Telegram).collect();
+                let n = items.len();
+                if n > 0 {
+                    tracing::info!(items = n, "sending what was not delivered before the restart");
+                }
+                self.enqueue(items);
+                n
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "could not read the outbox");
+                0
+            }
+        }
     }
 
     /// Starts delivering saved outbox items.

@@ -93,7 +93,7 @@ pub fn admins_from_env() -> Vec<UserId> {
         .filter_map(|s| match s.parse::<UserId>() {
             Ok(id) if id.front == crate::app::store::Front::Telegram => Some(id),
             _ => {
-                tracing::warn!(value = s, "GUIDEBOT_ADMINS holds something that is not a user id; skipped");
+                tracing::warn!(value = s, "GUIDEBOT_ADMINS holds something that is not a Telegram user id; skipped");
                 None
             }
         })

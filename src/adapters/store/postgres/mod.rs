@@ -202,9 +202,25 @@ impl PostgresStore {
         tx.execute(&st.new_user, &[&who, &&handle[..]]).map_err(pg(action()))?;
         Ok((handle, key))
     }
-}
 
-impl PostgresStore {
+    /// Takes `user`'s lock in `tx`, then records `event` as applied; an
+    /// event applied before is refused (dropping `tx` then rolls back).
+    fn lock_and_record(
+        tx: &mut postgres::Transaction<'_>,
+        st: &sql::Statements,
+        who: &str,
+        event: Option<EventId>,
+        action: &dyn Fn() -> String,
+    ) -> Result<(), StoreError> {
+        tx.execute(&st.lock_user, &[&who]).map_err(pg(action()))?;
+        if let Some(id) = event
+            && tx.execute(&st.add_event, &[&id.front.name(), &id.id]).map_err(pg(action()))? == 0
+        {
+            return Err(StoreError::AlreadyApplied { event: id });
+        }
+        Ok(())
+    }
+
     /// Logs the first write refused for want of disk space on the server,
     /// and the first that goes through after that.
     fn note_space<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
@@ -231,13 +247,7 @@ impl PostgresStore {
         let Conn { client, st } = &mut *conn;
         let who = user.to_string();
         let mut tx = client.transaction().map_err(pg(action()))?;
-        tx.execute(&st.lock_user, &[&who]).map_err(pg(action()))?;
-        if let Some(id) = change.event
-            && tx.execute(&st.add_event, &[&id.front.name(), &id.id]).map_err(pg(action()))? == 0
-        {
-            // Dropping `tx` rolls back: nothing of this commit is written.
-            return Err(StoreError::AlreadyApplied { event: id });
-        }
+        Self::lock_and_record(&mut tx, st, &who, change.event, &action)?;
         if let Some((base, _)) = change.versions {
             let stored = tx.query_opt(&st.version, &[&who]).map_err(pg(action()))?;
             if stored.map_or(0, |row| row.get::<_, i64>(0).cast_unsigned()) != base {
@@ -274,12 +284,7 @@ impl PostgresStore {
         let Conn { client, st } = &mut *conn;
         let who = user.to_string();
         let mut tx = client.transaction().map_err(pg(action()))?;
-        tx.execute(&st.lock_user, &[&who]).map_err(pg(action()))?;
-        if let Some(id) = event
-            && tx.execute(&st.add_event, &[&id.front.name(), &id.id]).map_err(pg(action()))? == 0
-        {
-            return Err(StoreError::AlreadyApplied { event: id });
-        }
+        Self::lock_and_record(&mut tx, st, &who, event, &action)?;
         let erased = tx.execute(&st.erase_user, &[&who]).map_err(pg(action()))?;
         let mut seqs = Vec::new();
         if !farewell.is_empty() {
