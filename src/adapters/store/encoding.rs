@@ -11,7 +11,7 @@ use super::{EventId, Front, StoreError, slots::HANDLE_LEN, slots::Handle};
 const I64_LEN: usize = 8;
 
 /// The schema this code reads and writes.
-pub(super) const SCHEMA_VERSION: u32 = 5;
+pub(super) const SCHEMA_VERSION: u32 = 6;
 
 /// Key of the schema version in the `meta` tree.
 pub(super) const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
@@ -58,32 +58,34 @@ pub(super) fn note_key(handle: &Handle, n: u32) -> Vec<u8> {
     key
 }
 
-/// Prefix of every outbox key of the user with `handle` in `bucket`.
-pub(super) fn outbox_prefix(bucket: u16, handle: &Handle) -> Vec<u8> {
-    let mut key = Vec::with_capacity(2 + HANDLE_LEN + 8);
+/// Key of outbox item `seq`: `seq ‖ bucket ‖ handle`.
+///
+/// The sequence number comes first so that items are written and deleted at
+/// the tree's right edge: the outbox churns (each item lives a few
+/// milliseconds) and keyed by user it would touch a leaf anywhere in the
+/// tree, leaving dead copies of many leaves in sled's log.
+pub(super) fn outbox_key(bucket: u16, handle: &Handle, seq: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(OUTBOX_KEY_LEN);
+    key.extend_from_slice(&seq.to_be_bytes());
     key.extend_from_slice(&bucket.to_be_bytes());
     key.extend_from_slice(handle);
     key
 }
 
-/// Key of outbox item `seq`: `bucket ‖ handle ‖ seq`.
-pub(super) fn outbox_key(bucket: u16, handle: &Handle, seq: u64) -> Vec<u8> {
-    let mut key = outbox_prefix(bucket, handle);
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
-}
+/// Length of a key of the `outbox` tree.
+pub(super) const OUTBOX_KEY_LEN: usize = 8 + 2 + HANDLE_LEN;
 
 /// Inverse of [`outbox_key`].
 pub(super) fn decode_outbox_key(key: &[u8]) -> Result<(u16, Handle, u64), StoreError> {
     let corrupt = || StoreError::Corrupt { tree: "outbox", detail: format!("key of {} bytes", key.len()) };
-    if key.len() != 2 + HANDLE_LEN + 8 {
+    if key.len() != OUTBOX_KEY_LEN {
         return Err(corrupt());
     }
-    let bucket = u16::from_be_bytes([key[0], key[1]]);
-    let mut handle = [0u8; HANDLE_LEN];
-    handle.copy_from_slice(&key[2..2 + HANDLE_LEN]);
     let mut seq = [0u8; 8];
-    seq.copy_from_slice(&key[2 + HANDLE_LEN..]);
+    seq.copy_from_slice(&key[..8]);
+    let bucket = u16::from_be_bytes([key[8], key[9]]);
+    let mut handle = [0u8; HANDLE_LEN];
+    handle.copy_from_slice(&key[10..]);
     Ok((bucket, handle, u64::from_be_bytes(seq)))
 }
 
@@ -140,12 +142,13 @@ mod tests {
     }
 
     #[test]
-    fn outbox_keys_round_trip_and_sort_by_seq_within_a_user() {
-        let h = [9u8; HANDLE_LEN];
+    fn outbox_keys_round_trip_and_sort_by_seq_whoever_the_user() {
+        let (h, other) = ([9u8; HANDLE_LEN], [1u8; HANDLE_LEN]);
         let key = outbox_key(1023, &h, 77);
         assert_eq!(decode_outbox_key(&key).expect("valid"), (1023, h, 77));
         assert!(outbox_key(5, &h, 2) < outbox_key(5, &h, 10));
-        assert!(key.starts_with(&outbox_prefix(1023, &h)));
+        assert!(outbox_key(1023, &h, 2) < outbox_key(0, &other, 3), "by sequence first");
+        assert!(outbox_key(0, &h, 256) > outbox_key(9, &other, 255));
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //! Then from schema 4 to 5 ([`v4_to_v5`]): user and event ids gained their
 //! front end. Schema 4's ids were numbers: 0 the terminal's local user, all
 //! others Telegram's.
+//!
+//! Then from schema 5 to 6 ([`v5_to_v6`]): outbox keys begin with the
+//! item's sequence number instead of the user's bucket and handle.
 
 use std::{collections::HashMap, fs, path::Path};
 
@@ -140,5 +143,43 @@ pub(super) fn v4_to_v5(db: &sled::Db, slots: &Slots) -> Result<(), StoreError> {
         local_users = local,
         "data directory moved to storage schema 5 (ids name their front end)"
     );
+    Ok(())
+}
+
+/// Schema 5 to 6: each outbox key `bucket ‖ handle ‖ seq` becomes
+/// `seq ‖ bucket ‖ handle`. Both have the same length, so the keys are
+/// rewritten and the schema number raised in one transaction: a crash leaves
+/// either schema 5 with the old keys or schema 6 with the new ones.
+pub(super) fn v5_to_v6(db: &sled::Db) -> Result<(), StoreError> {
+    use sled::Transactional;
+    let outbox = db.open_tree("outbox").map_err(StoreError::db("opening tree `outbox`"))?;
+    let meta = db.open_tree("meta").map_err(StoreError::db("opening tree `meta`"))?;
+    let mut moved = Vec::new();
+    for entry in outbox.iter() {
+        let (key, value) = entry.map_err(StoreError::db("reading the outbox"))?;
+        if key.len() != encoding::OUTBOX_KEY_LEN {
+            return Err(StoreError::Corrupt { tree: "outbox", detail: format!("key of {} bytes", key.len()) });
+        }
+        let bucket = u16::from_be_bytes([key[0], key[1]]);
+        let mut handle = [0u8; slots::HANDLE_LEN];
+        handle.copy_from_slice(&key[2..2 + slots::HANDLE_LEN]);
+        let mut seq = [0u8; 8];
+        seq.copy_from_slice(&key[2 + slots::HANDLE_LEN..]);
+        moved.push((key, encoding::outbox_key(bucket, &handle, u64::from_be_bytes(seq)), value));
+    }
+    (&outbox, &meta)
+        .transaction(|(outbox, meta)| {
+            for (old, _, _) in &moved {
+                outbox.remove(old)?;
+            }
+            for (_, new, value) in &moved {
+                outbox.insert(new.as_slice(), value.clone())?;
+            }
+            meta.insert(encoding::SCHEMA_VERSION_KEY, &6u32.to_be_bytes())?;
+            Ok(())
+        })
+        .map_err(super::sled_store::transaction_error("moving the outbox to schema 6".to_owned()))?;
+    db.flush().map_err(|source| StoreError::Flush { source: source.into() })?;
+    tracing::info!(items = moved.len(), "data directory moved to storage schema 6 (outbox ordered by sequence)");
     Ok(())
 }

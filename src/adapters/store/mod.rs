@@ -42,7 +42,7 @@
 //! - A second process cannot open the same directory (sled's file lock);
 //!   it gets [`StoreError::InUse`].
 //!
-//! # On-disk layout (schema version 5)
+//! # On-disk layout (schema version 6)
 //!
 //! ```text
 //! <dir>/                      mode 0700 (tightened with a warning if looser)
@@ -58,14 +58,16 @@
 //! slot keeps the front end's tag (Telegram 0, the terminal 1) in the high
 //! half of the flags byte. A user's bucket is a keyed hash of their number
 //! (the secret in `ring`). The handle is random; every sled key of the
-//! user's data starts with it.
+//! user's data starts with it, but the outbox's, which is ordered by sequence
+//! (its items live milliseconds; keyed by user they would touch leaves all
+//! over the tree and leave dead copies of them in sled's log).
 //!
 //! | tree      | key                                   | value |
 //! |-----------|---------------------------------------|-------|
-//! | `meta`    | `schema_version`, `db_id`             | u32 BE 5; the id also in `keys/ring` |
+//! | `meta`    | `schema_version`, `db_id`             | u32 BE 6; the id also in `keys/ring` |
 //! | `records` | handle                                | nonce (24) ‖ XChaCha20Poly1305(record), associated data handle ‖ 1 |
 //! | `notes`   | handle ‖ note number u32 BE           | sealed note, associated data handle ‖ 2 |
-//! | `outbox`  | bucket u16 BE ‖ handle ‖ seq u64 BE   | sealed item, associated data handle ‖ 3 |
+//! | `outbox`  | seq u64 BE ‖ bucket u16 BE ‖ handle   | sealed item, associated data handle ‖ 3 |
 //! | `updates` | front end tag (1) ‖ event number, ordered i64 | empty; those within 100 000 of their front end's newest are kept |
 //!
 //! A value (record, note, outbox item) of 128 bytes or more is compressed

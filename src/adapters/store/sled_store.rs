@@ -150,9 +150,10 @@ impl SledStore {
                 let slots = Slots::open(&keys_dir, true)?;
                 migrate::v1_to_v2(&db, &slots, &keys_dir)?;
                 migrate::v4_to_v5(&db, &slots)?;
+                migrate::v5_to_v6(&db)?;
                 slots
             }
-            Some(found @ (2..=5)) => {
+            Some(found @ (2..=6)) => {
                 if !Slots::exists(&keys_dir) {
                     return Err(StoreError::KeysMismatch { dir: dir.to_path_buf(), detail: "keys/ring is missing" });
                 }
@@ -179,6 +180,9 @@ impl SledStore {
                 }
                 if found < 5 {
                     migrate::v4_to_v5(&db, &slots)?;
+                }
+                if found < 6 {
+                    migrate::v5_to_v6(&db)?;
                 }
                 slots
             }
@@ -292,12 +296,7 @@ impl SledStore {
         let action = || "erasing a user's data".to_owned();
         let notes =
             self.notes.scan_prefix(handle).keys().collect::<Result<Vec<_>, _>>().map_err(StoreError::db(action()))?;
-        let outbox = self
-            .outbox
-            .scan_prefix(encoding::outbox_prefix(bucket, handle))
-            .keys()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(StoreError::db(action()))?;
+        let outbox = self.outbox_keys_of(bucket, handle).map_err(StoreError::db(action()))?;
         (&self.records, &self.notes, &self.outbox, &self.updates)
             .transaction(|(records, notes_t, outbox_t, updates)| {
                 records.remove(&handle[..])?;
@@ -316,6 +315,20 @@ impl SledStore {
                 Ok(())
             })
             .map_err(transaction_error(action()))
+    }
+
+    /// The outbox keys of the user with `handle` in `bucket`. The outbox is
+    /// ordered by sequence number and holds only what is not delivered yet
+    /// (a few items a user), so this reads it whole.
+    fn outbox_keys_of(&self, bucket: u16, handle: &Handle) -> sled::Result<Vec<sled::IVec>> {
+        let mut keys = Vec::new();
+        for key in self.outbox.iter().keys() {
+            let key = key?;
+            if key.len() == encoding::OUTBOX_KEY_LEN && key[8..10] == bucket.to_be_bytes() && key[10..] == handle[..] {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
     }
 
     fn set_due(&self, user: UserId, at: i64) {
@@ -616,7 +629,7 @@ impl Store for SledStore {
                 continue;
             }
             let farewell_done = slot.flags & flag::FAREWELL != 0
-                && self.outbox.scan_prefix(encoding::outbox_prefix(bucket, &slot.handle)).next().is_none();
+                && self.outbox_keys_of(bucket, &slot.handle).map_err(StoreError::db("reading the outbox"))?.is_empty();
             drop(guard);
             // Durable before the next message of the chat goes out: after a crash,
             // a message Telegram already has is not sent again. (A mark that waited
@@ -836,17 +849,54 @@ mod tests {
             let db = sled::open(tmp.path().join("db")).expect("raw open");
             let meta = db.open_tree("meta").expect("meta");
             let version = meta.get("schema_version").expect("get").expect("written");
-            assert_eq!(version.as_ref(), 5u32.to_be_bytes());
-            meta.insert("schema_version", &6u32.to_be_bytes()).expect("insert");
+            assert_eq!(version.as_ref(), 6u32.to_be_bytes());
+            meta.insert("schema_version", &7u32.to_be_bytes()).expect("insert");
             db.flush().expect("flush");
         }
         let err = SledStore::open(tmp.path()).err().expect("newer schema");
-        assert!(matches!(err, StoreError::SchemaTooNew { found: 6, supported: 5, .. }), "{err:?}");
+        assert!(matches!(err, StoreError::SchemaTooNew { found: 7, supported: 6, .. }), "{err:?}");
         assert!(err.to_string().contains("upgrade guidebot"), "{err}");
     }
 
     #[test]
-    fn a_schema_2_directory_opens_as_5_and_its_uncompressed_records_still_load() {
+    fn a_schema_5_outbox_is_rekeyed_by_sequence_and_still_delivered_in_order() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        {
+            let store = open(tmp.path());
+            for (user, texts) in [(u(3), vec![b"a1".to_vec(), b"a2".to_vec()]), (u(4), vec![b"b1".to_vec()])] {
+                store
+                    .commit(user, &Change { record: Some(b"r"), outbox: &texts, ..Change::default() })
+                    .expect("commit");
+            }
+            // As schema 5 keyed them: bucket ‖ handle ‖ seq.
+            let items: Vec<_> = store.outbox.iter().map(|e| e.expect("item")).collect();
+            assert_eq!(items.len(), 3);
+            for (key, value) in items {
+                let (bucket, handle, seq) = encoding::decode_outbox_key(&key).expect("key");
+                let old = [&bucket.to_be_bytes()[..], &handle[..], &seq.to_be_bytes()[..]].concat();
+                store.outbox.remove(&key).expect("remove");
+                store.outbox.insert(old, value).expect("insert");
+            }
+            store
+                .db
+                .open_tree("meta")
+                .expect("meta")
+                .insert(encoding::SCHEMA_VERSION_KEY, &5u32.to_be_bytes())
+                .expect("v5");
+            store.db.flush().expect("flush");
+        }
+        let store = open(tmp.path());
+        let pending = store.pending().expect("pending");
+        let seen: Vec<(UserId, &[u8])> = pending.iter().map(|q| (q.user, q.item.as_slice())).collect();
+        assert_eq!(seen, [(u(3), &b"a1"[..]), (u(3), &b"a2"[..]), (u(4), &b"b1"[..])]);
+        store.delivered(u(3), pending[0].seq).expect("delivered");
+        assert_eq!(store.pending().expect("pending").len(), 2);
+        let next = store.commit(u(4), &Change { outbox: &[b"b2".to_vec()], ..Change::default() }).expect("commit");
+        assert!(next[0] > pending[2].seq, "sequence numbers go on after the migrated ones");
+    }
+
+    #[test]
+    fn a_schema_2_directory_opens_as_6_and_its_uncompressed_records_still_load() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let record = br#"{"node":"amount","answers":{"welcome":"OK"},"history":[]}"#.repeat(8);
         {
@@ -865,7 +915,7 @@ mod tests {
         let store = open(tmp.path());
         let meta = store.db.open_tree("meta").expect("meta");
         let version = meta.get(encoding::SCHEMA_VERSION_KEY).expect("get").expect("written");
-        assert_eq!(version.as_ref(), 5u32.to_be_bytes());
+        assert_eq!(version.as_ref(), 6u32.to_be_bytes());
         assert_eq!(store.load(u(7)).expect("load").map(|s| s.record), Some(record.clone()));
         save(&store, u(7), &record);
         assert_eq!(store.load(u(7)).expect("load").map(|s| s.record), Some(record));
