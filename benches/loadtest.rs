@@ -19,6 +19,8 @@
 //! Everything stays on 127.0.0.1; the run ends by itself and every child is
 //! killed on the way out, on a panic or on Ctrl-C as well.
 
+#[path = "loadtest/disk.rs"]
+mod disk;
 #[path = "loadtest/fake_api.rs"]
 mod fake_api;
 #[path = "loadtest/pg.rs"]
@@ -267,6 +269,8 @@ struct RunResult {
     crashes: u64,
     flood_replies: u64,
     clean_stop: Option<bool>,
+    /// The disk under the bot's data during the window.
+    disk: disk::DiskProbe,
 }
 
 impl RunResult {
@@ -434,6 +438,7 @@ async fn run_once(
     }
     let cpu_at_start = bot.cpu();
     let own_at_start = procs::own_cpu();
+    let probe = disk::Probe::start(dir.path())?;
     let start = Instant::now();
     let window = Duration::from_secs(opts.seconds);
     let window_end = start + window;
@@ -503,6 +508,7 @@ async fn run_once(
     }
     let cpu = bot.cpu().saturating_sub(cpu_at_start);
     let own_cpu = procs::own_cpu().saturating_sub(own_at_start);
+    let disk = probe.finish();
     let _ = stop.send(true);
     let mut stats = UserStats::default();
     for user in users {
@@ -541,6 +547,7 @@ async fn run_once(
         crashes: bot.crashes,
         flood_replies,
         clean_stop,
+        disk,
     })
 }
 
@@ -614,6 +621,10 @@ fn table(opts: &Opts, results: &Results) -> String {
             0,
         ),
         row(results, "questions received twice", "0", |r| Some(r.stats.repeats as f64), 0),
+        // A durable bot's tail is its disk's: the probe shows when the disk stalled.
+        text_row(results, "disk probe: slowest fdatasync, ms / over 100 ms", "", |r| {
+            format!("{:.1} / {}", r.disk.slowest.as_secs_f64() * 1e3, r.disk.stalls)
+        }),
     ];
     if opts.kill_every.is_some() {
         rows.push(row(results, "restarts (SIGKILL)", "", |r| Some(r.restarts as f64), 0));
@@ -700,6 +711,9 @@ fn table(opts: &Opts, results: &Results) -> String {
     }
     let mut out = layout(&lines);
     out.push_str("ratio: guidebot ÷ teloxide+InMem. Latency: update queued for getUpdates → next question sent.\n");
+    out.push_str(
+        "disk: a probe writing 4 KB and calling fdatasync every 20 ms beside the bot's data, during each run.\n",
+    );
 
     // Calls per method, over the whole run of each bot (start-up included).
     let methods: BTreeSet<&str> = results.iter().flat_map(|r| r.1.counts.iter().map(|(m, _)| m.as_str())).collect();
