@@ -15,12 +15,11 @@ use std::time::{Duration, Instant};
 /// How often the probe syncs.
 const EVERY: Duration = Duration::from_millis(20);
 /// A sync slower than this counts as a stall.
-pub const STALL: Duration = Duration::from_millis(100);
+const STALL: Duration = Duration::from_millis(100);
 
 /// What the probe saw.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DiskProbe {
-    pub syncs: u64,
     pub slowest: Duration,
     pub stalls: u64,
 }
@@ -56,7 +55,6 @@ impl Probe {
                 if synced.is_err() {
                     break;
                 }
-                seen.syncs += 1;
                 seen.slowest = seen.slowest.max(took);
                 seen.stalls += u64::from(took > STALL);
                 thread::sleep(EVERY.saturating_sub(took));

@@ -89,6 +89,15 @@ pub(super) fn decode_outbox_key(key: &[u8]) -> Result<(u16, Handle, u64), StoreE
     Ok((bucket, handle, u64::from_be_bytes(seq)))
 }
 
+/// Schema 5: (bucket, handle, seq) from an outbox key `bucket ‖ handle ‖ seq`.
+pub(super) fn decode_v5_outbox_key(key: &[u8]) -> Result<(u16, Handle, u64), StoreError> {
+    let corrupt = || StoreError::Corrupt { tree: "outbox", detail: format!("key of {} bytes", key.len()) };
+    let (bucket, rest) = key.split_first_chunk::<2>().ok_or_else(corrupt)?;
+    let (handle, seq) = rest.split_first_chunk::<HANDLE_LEN>().ok_or_else(corrupt)?;
+    let seq: [u8; 8] = seq.try_into().map_err(|_| corrupt())?;
+    Ok((u16::from_be_bytes(*bucket), *handle, u64::from_be_bytes(seq)))
+}
+
 /// Schema 1: a user's number from a key of the `users` tree (plain big-endian).
 pub(super) fn decode_v1_user_key(key: &[u8]) -> Result<i64, StoreError> {
     let bytes: [u8; I64_LEN] = key.try_into().map_err(|_| StoreError::Corrupt {
@@ -149,6 +158,14 @@ mod tests {
         assert!(outbox_key(5, &h, 2) < outbox_key(5, &h, 10));
         assert!(outbox_key(1023, &h, 2) < outbox_key(0, &other, 3), "by sequence first");
         assert!(outbox_key(0, &h, 256) > outbox_key(9, &other, 255));
+    }
+
+    #[test]
+    fn a_schema_5_outbox_key_reads_as_the_same_item() {
+        let h = [7u8; HANDLE_LEN];
+        let old = [&300u16.to_be_bytes()[..], &h[..], &42u64.to_be_bytes()[..]].concat();
+        assert_eq!(decode_v5_outbox_key(&old).expect("valid"), (300, h, 42));
+        assert!(decode_v5_outbox_key(&old[1..]).is_err());
     }
 
     #[test]

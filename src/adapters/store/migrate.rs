@@ -157,15 +157,8 @@ pub(super) fn v5_to_v6(db: &sled::Db) -> Result<(), StoreError> {
     let mut moved = Vec::new();
     for entry in outbox.iter() {
         let (key, value) = entry.map_err(StoreError::db("reading the outbox"))?;
-        if key.len() != encoding::OUTBOX_KEY_LEN {
-            return Err(StoreError::Corrupt { tree: "outbox", detail: format!("key of {} bytes", key.len()) });
-        }
-        let bucket = u16::from_be_bytes([key[0], key[1]]);
-        let mut handle = [0u8; slots::HANDLE_LEN];
-        handle.copy_from_slice(&key[2..2 + slots::HANDLE_LEN]);
-        let mut seq = [0u8; 8];
-        seq.copy_from_slice(&key[2 + slots::HANDLE_LEN..]);
-        moved.push((key, encoding::outbox_key(bucket, &handle, u64::from_be_bytes(seq)), value));
+        let (bucket, handle, seq) = encoding::decode_v5_outbox_key(&key)?;
+        moved.push((key, encoding::outbox_key(bucket, &handle, seq), value));
     }
     (&outbox, &meta)
         .transaction(|(outbox, meta)| {

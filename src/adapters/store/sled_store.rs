@@ -296,7 +296,7 @@ impl SledStore {
         let action = || "erasing a user's data".to_owned();
         let notes =
             self.notes.scan_prefix(handle).keys().collect::<Result<Vec<_>, _>>().map_err(StoreError::db(action()))?;
-        let outbox = self.outbox_keys_of(bucket, handle).map_err(StoreError::db(action()))?;
+        let outbox = self.outbox_keys_of(bucket, handle)?;
         (&self.records, &self.notes, &self.outbox, &self.updates)
             .transaction(|(records, notes_t, outbox_t, updates)| {
                 records.remove(&handle[..])?;
@@ -320,11 +320,12 @@ impl SledStore {
     /// The outbox keys of the user with `handle` in `bucket`. The outbox is
     /// ordered by sequence number and holds only what is not delivered yet
     /// (a few items a user), so this reads it whole.
-    fn outbox_keys_of(&self, bucket: u16, handle: &Handle) -> sled::Result<Vec<sled::IVec>> {
+    fn outbox_keys_of(&self, bucket: u16, handle: &Handle) -> Result<Vec<sled::IVec>, StoreError> {
         let mut keys = Vec::new();
         for key in self.outbox.iter().keys() {
-            let key = key?;
-            if key.len() == encoding::OUTBOX_KEY_LEN && key[8..10] == bucket.to_be_bytes() && key[10..] == handle[..] {
+            let key = key.map_err(StoreError::db("reading the outbox"))?;
+            let (of_bucket, of_handle, _) = encoding::decode_outbox_key(&key)?;
+            if of_bucket == bucket && of_handle == *handle {
                 keys.push(key);
             }
         }
@@ -628,8 +629,8 @@ impl Store for SledStore {
             if self.outbox.remove(&key).map_err(StoreError::db("marking a message sent"))?.is_none() {
                 continue;
             }
-            let farewell_done = slot.flags & flag::FAREWELL != 0
-                && self.outbox_keys_of(bucket, &slot.handle).map_err(StoreError::db("reading the outbox"))?.is_empty();
+            let farewell_done =
+                slot.flags & flag::FAREWELL != 0 && self.outbox_keys_of(bucket, &slot.handle)?.is_empty();
             drop(guard);
             // Durable before the next message of the chat goes out: after a crash,
             // a message Telegram already has is not sent again. (A mark that waited
