@@ -11,12 +11,85 @@ use super::{EventId, Front, StoreError, slots::HANDLE_LEN, slots::Handle};
 const I64_LEN: usize = 8;
 
 /// The schema this code reads and writes.
-pub(super) const SCHEMA_VERSION: u32 = 6;
+pub(super) const SCHEMA_VERSION: u32 = 7;
 
 /// Key of the schema version in the `meta` tree.
 pub(super) const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
 /// Key of the data directory id in the `meta` tree (also in `keys/ring`).
 pub(super) const DB_ID_KEY: &[u8] = b"db_id";
+/// Key in `meta` (u64 BE): no outbox sequence number at or above it was
+/// ever handed out. Raised ahead of use, so that numbers are never reused,
+/// not even after a restart that found the outbox empty.
+pub(super) const SEQ_FLOOR_KEY: &[u8] = b"seq_floor";
+/// Key in `meta` (u64 BE): the first sequence number handed out by schema
+/// 7. A record written before (without a [`Head`]) vouches for the items of
+/// its user below this number.
+pub(super) const HEADED_FROM_KEY: &[u8] = b"headed_from";
+
+/// Decodes a u64 BE value of the `meta` tree.
+pub(super) fn decode_meta_u64(value: &[u8], name: &str) -> Result<u64, StoreError> {
+    let bytes: [u8; 8] = value
+        .try_into()
+        .map_err(|_| StoreError::Corrupt { tree: "meta", detail: format!("`{name}` has {} bytes", value.len()) })?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+/// What a user's record says about the rest of their data: the commit it
+/// was written by. Sealed with the record (schema 7), in front of it.
+///
+/// A step's writes (notes, outbox items, the record, the event id) go to
+/// sled one key after another, the record after the notes and items and
+/// before the event id, and sled recovers a prefix of its log: so after a
+/// crash, notes and items the head does not count were never committed
+/// (and are ignored), and an event the head names was applied even when
+/// its id did not reach the `updates` tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Head {
+    /// The event whose step wrote this record, if any.
+    pub event: Option<[u8; UPDATE_KEY_LEN]>,
+    /// The user's outbox items below this sequence number are committed.
+    pub outbox_below: u64,
+    /// The user's notes numbered below this are committed.
+    pub notes: u32,
+    /// A record follows; false when a step saved an event or messages of a
+    /// user who has no record yet.
+    pub has_record: bool,
+}
+
+/// Length of an encoded [`Head`].
+pub(super) const HEAD_LEN: usize = 1 + UPDATE_KEY_LEN + 8 + 4;
+
+/// `head ‖ record`: the plaintext of a schema-7 record value.
+pub(super) fn encode_head(head: &Head, record: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEAD_LEN + record.len());
+    out.push(u8::from(head.event.is_some()) | u8::from(head.has_record) << 1);
+    out.extend_from_slice(&head.event.unwrap_or([0; UPDATE_KEY_LEN]));
+    out.extend_from_slice(&head.outbox_below.to_be_bytes());
+    out.extend_from_slice(&head.notes.to_be_bytes());
+    out.extend_from_slice(record);
+    out
+}
+
+/// Inverse of [`encode_head`]: the head, and where the record starts.
+pub(super) fn decode_head(plain: &[u8]) -> Result<Head, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt { tree: "records", detail };
+    let Some((head, _)) = plain.split_first_chunk::<HEAD_LEN>() else {
+        return Err(corrupt(format!("a record of {} bytes has no head", plain.len())));
+    };
+    let flags = head[0];
+    if flags & !0b11 != 0 {
+        return Err(corrupt(format!("unknown head flags {flags:#x}")));
+    }
+    let event: [u8; UPDATE_KEY_LEN] = head[1..1 + UPDATE_KEY_LEN].try_into().expect("length checked");
+    let rest = &head[1 + UPDATE_KEY_LEN..];
+    let (below, notes) = rest.split_at(8);
+    Ok(Head {
+        event: (flags & 1 != 0).then_some(event),
+        outbox_below: u64::from_be_bytes(below.try_into().expect("length checked")),
+        notes: u32::from_be_bytes(notes.try_into().expect("length checked")),
+        has_record: flags & 2 != 0,
+    })
+}
 
 /// An i64 as 8 bytes whose byte order is the numeric order.
 pub(super) fn ordered(value: i64) -> [u8; I64_LEN] {
@@ -48,6 +121,14 @@ pub(super) fn decode_update_key(key: &[u8]) -> Result<EventId, StoreError> {
     let front = Front::from_tag(*tag)
         .ok_or_else(|| StoreError::Corrupt { tree: "updates", detail: format!("unknown front end number {tag}") })?;
     Ok(EventId::new(front, from_ordered(number)))
+}
+
+/// The note number in a key made by [`note_key`].
+pub(super) fn note_number(key: &[u8]) -> Result<u32, StoreError> {
+    key.get(HANDLE_LEN..)
+        .and_then(|n| <[u8; 4]>::try_from(n).ok())
+        .map(u32::from_be_bytes)
+        .ok_or_else(|| StoreError::Corrupt { tree: "notes", detail: format!("key of {} bytes", key.len()) })
 }
 
 /// Key of note number `n` of the user with `handle`.

@@ -18,7 +18,14 @@
 //! - One event is one [`Store::commit`]: the user's new record, the notes
 //!   they added, the event id, the messages to send (the outbox) and the
 //!   time of their next reminder are written together, and are on disk when
-//!   it returns. Flushes are batched: one flusher thread serves every writer
+//!   it returns: after a crash, all of it or none of it counts. (sled writes
+//!   them one key after another, the record last but for the event id; the
+//!   record's head says which notes and messages it vouches for and which
+//!   event wrote it, see `encoding::Head`. sled recovers a prefix of its log,
+//!   so whatever a head does not vouch for was never committed and is
+//!   dropped at open. A sled transaction would cost two writes of sled's log
+//!   buffer and its global lock, which waits for the flush in progress.)
+//!   Flushes are batched: one flusher thread serves every writer
 //!   waiting at that moment (group commit, see `flusher.rs`). An async caller
 //!   can take the write and the wait apart ([`Store::commit_deferred`] and a
 //!   [`Durable`] to await), so that waiting for the disk holds no thread.
@@ -42,7 +49,7 @@
 //! - A second process cannot open the same directory (sled's file lock);
 //!   it gets [`StoreError::InUse`].
 //!
-//! # On-disk layout (schema version 6)
+//! # On-disk layout (schema version 7)
 //!
 //! ```text
 //! <dir>/                      mode 0700 (tightened with a warning if looser)
@@ -64,8 +71,8 @@
 //!
 //! | tree      | key                                   | value |
 //! |-----------|---------------------------------------|-------|
-//! | `meta`    | `schema_version`, `db_id`             | u32 BE 6; the id also in `keys/ring` |
-//! | `records` | handle                                | nonce (24) ‖ XChaCha20Poly1305(record), associated data handle ‖ 1 |
+//! | `meta`    | `schema_version`, `db_id`, `seq_floor`, `headed_from` | u32 BE 7; the id also in `keys/ring`; u64 BE: no outbox number at or above the floor was handed out; the first number schema 7 handed out |
+//! | `records` | handle                                | nonce (24) ‖ XChaCha20Poly1305(head ‖ record), associated data handle ‖ 4 (before schema 7: the record alone, ‖ 1) |
 //! | `notes`   | handle ‖ note number u32 BE           | sealed note, associated data handle ‖ 2 |
 //! | `outbox`  | seq u64 BE ‖ bucket u16 BE ‖ handle   | sealed item, associated data handle ‖ 3 |
 //! | `updates` | front end tag (1) ‖ event number, ordered i64 | empty; those within 100 000 of their front end's newest are kept |
@@ -97,6 +104,14 @@
 //! `updates` keys as Telegram's and marks the slot of user 0 (the
 //! terminal's local user) as the terminal's; every other slot already reads
 //! as Telegram's (`migrate.rs`).
+//!
+//! Schema 7 puts a head in front of each record it writes: flags (1: an
+//! event id follows; 2: a record follows the head), the event's `updates`
+//! key (9), the user's outbox numbers below which items are committed (u64
+//! BE), and their number of committed notes (u32 BE). A record from before
+//! (sealed with kind 1) vouches for its user's items numbered below
+//! `headed_from` and for all their notes; moving to 7 only writes
+//! `headed_from` and the version.
 //!
 //! Schema 1 (one key file per user, records keyed by user id, a plain
 //! reminder index) is migrated on first open and its key files shredded.

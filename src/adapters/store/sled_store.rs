@@ -20,6 +20,7 @@ use sled::{Transactional, transaction::TransactionError};
 use super::{
     Change, Durable, EventId, Queued, Store, StoreError, Stored, UserId, encoding,
     flusher::{After, Flusher},
+    encoding::Head,
     migrate,
     slots::{BucketGuard, HANDLE_LEN, Handle, Kind, NEVER, Slot, SlotRef, Slots, create_private_dir, flag},
     space::{DEFAULT_MIN_FREE, Space},
@@ -31,6 +32,8 @@ use super::{
 pub(super) const UPDATES_KEPT: i64 = 100_000;
 /// Prune old event ids once every this many new ids.
 pub(super) const PRUNE_EVERY: u64 = 100;
+/// How far ahead of use [`encoding::SEQ_FLOOR_KEY`] is raised.
+const SEQ_BLOCK: u64 = 1 << 20;
 /// Largest record accepted; a step that would write more is refused.
 pub const MAX_RECORD: usize = 256 * 1024;
 
@@ -63,7 +66,15 @@ pub struct SledStore {
     /// Writers hold it shared; a backup holds it alone, so it copies a
     /// state no write is halfway through.
     pub(super) pause: RwLock<()>,
+    meta: sled::Tree,
+    /// The next outbox sequence number.
     seq: AtomicU64,
+    /// [`encoding::SEQ_FLOOR_KEY`] as written; raised (under the mutex)
+    /// before a number reaches it.
+    seq_floor: AtomicU64,
+    seq_floor_write: Mutex<()>,
+    /// [`encoding::HEADED_FROM_KEY`].
+    headed_from: u64,
     new_updates: AtomicU64,
     /// Users by next reminder time; built on the first [`Store::due`] call
     /// (not at open, so that opening stays as fast for a million users).
@@ -153,7 +164,7 @@ impl SledStore {
                 migrate::v5_to_v6(&db)?;
                 slots
             }
-            Some(found @ (2..=6)) => {
+            Some(found @ (2..=7)) => {
                 if !Slots::exists(&keys_dir) {
                     return Err(StoreError::KeysMismatch { dir: dir.to_path_buf(), detail: "keys/ring is missing" });
                 }
@@ -209,11 +220,37 @@ impl SledStore {
 
         let tree = |name: &'static str| db.open_tree(name).map_err(StoreError::db(format!("opening tree `{name}`")));
         let outbox = tree("outbox")?;
-        let next_seq = match outbox.last().map_err(StoreError::db("reading the outbox"))? {
+        let meta_u64 = |key: &[u8], name: &str| -> Result<Option<u64>, StoreError> {
+            match meta.get(key).map_err(StoreError::db(format!("reading `{name}`")))? {
+                Some(v) => encoding::decode_meta_u64(&v, name).map(Some),
+                None => Ok(None),
+            }
+        };
+        let after_outbox = match outbox.last().map_err(StoreError::db("reading the outbox"))? {
             Some((key, _)) => encoding::decode_outbox_key(&key)?.2 + 1,
             None => 0,
         };
-        Ok(SledStore {
+        let next_seq = after_outbox.max(meta_u64(encoding::SEQ_FLOOR_KEY, "seq_floor")?.unwrap_or(0));
+        // Schema 7: records carry a head. The first number schema 7 hands out
+        // is written before the version, so that a record without a head
+        // vouches only for the items written before it.
+        let headed_from = match meta_u64(encoding::HEADED_FROM_KEY, "headed_from")? {
+            Some(from) => from,
+            None => {
+                meta.insert(encoding::HEADED_FROM_KEY, &next_seq.to_be_bytes())
+                    .map_err(StoreError::db("writing `headed_from`"))?;
+                next_seq
+            }
+        };
+        if version.is_some_and(|v| v < encoding::SCHEMA_VERSION) {
+            meta.insert(encoding::SCHEMA_VERSION_KEY, &encoding::SCHEMA_VERSION.to_be_bytes())
+                .map_err(StoreError::db("writing the schema version"))?;
+            tracing::info!(from = version, "data directory moved to storage schema 7 (records carry their commit's head)");
+        }
+        let seq_floor = next_seq + SEQ_BLOCK;
+        meta.insert(encoding::SEQ_FLOOR_KEY, &seq_floor.to_be_bytes()).map_err(StoreError::db("writing `seq_floor`"))?;
+        db.flush().map_err(|source| StoreError::Flush { source: source.into() })?;
+        let store = SledStore {
             dir: dir.to_path_buf(),
             records: tree("records")?,
             notes: tree("notes")?,
@@ -227,10 +264,18 @@ impl SledStore {
             db,
             space,
             pause: RwLock::new(()),
+            meta,
             seq: AtomicU64::new(next_seq),
+            seq_floor: AtomicU64::new(seq_floor),
+            seq_floor_write: Mutex::new(()),
+            headed_from,
             new_updates: AtomicU64::new(0),
             due: Arc::new(Mutex::new(None)),
-        })
+        };
+        // Items a crash left behind their record are dropped before any
+        // new record could vouch for them.
+        store.committed_outbox(true)?;
+        Ok(store)
     }
 
     /// The data directory this store was opened on.
@@ -332,6 +377,100 @@ impl SledStore {
         Ok(keys)
     }
 
+    /// Hands out `n` consecutive outbox sequence numbers; the first is returned.
+    /// The floor in `meta` is raised first when they reach it (a plain write
+    /// ahead of the items that use the numbers, so never behind them on disk).
+    fn take_seqs(&self, n: usize) -> Result<u64, StoreError> {
+        let n = n as u64;
+        let first = self.seq.fetch_add(n, Ordering::SeqCst);
+        let end = first + n;
+        if end > self.seq_floor.load(Ordering::SeqCst) {
+            let _write = self.seq_floor_write.lock().unwrap_or_else(PoisonError::into_inner);
+            if end > self.seq_floor.load(Ordering::SeqCst) {
+                let floor = end + SEQ_BLOCK;
+                self.meta
+                    .insert(encoding::SEQ_FLOOR_KEY, &floor.to_be_bytes())
+                    .map_err(StoreError::db("writing `seq_floor`"))?;
+                self.seq_floor.store(floor, Ordering::SeqCst);
+            }
+        }
+        Ok(first)
+    }
+
+    /// The user's stored record value opened: its head (one made up for a
+    /// record written before heads existed) and the value, head included.
+    fn open_record(&self, slot: &Slot, sealed: &[u8], user: UserId) -> Result<(Head, Vec<u8>, usize), StoreError> {
+        match slot.key.open(&slot.handle, Kind::Headed, sealed, user) {
+            Ok(plain) => Ok((encoding::decode_head(&plain)?, plain, encoding::HEAD_LEN)),
+            Err(StoreError::Decrypt { .. }) => {
+                let plain = slot.key.open(&slot.handle, Kind::Record, sealed, user)?;
+                let head = Head { event: None, outbox_below: self.headed_from, notes: u32::MAX, has_record: true };
+                Ok((head, plain, 0))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The user's head and record as stored, if any.
+    fn read_record(&self, slot: &Slot, user: UserId) -> Result<Option<(Head, Vec<u8>, usize)>, StoreError> {
+        let sealed =
+            self.records.get(slot.handle).map_err(StoreError::db(format!("loading the record of user {user}")))?;
+        sealed.map(|sealed| self.open_record(slot, &sealed, user)).transpose()
+    }
+
+    /// Every outbox item a record vouches for (or a farewell's), oldest
+    /// first. Items sealed with a key that is gone are removed; so are those
+    /// no record vouches for when `at_open` (a step the process stopped in;
+    /// later, they may be a step being written right now, and are only left out).
+    fn committed_outbox(&self, at_open: bool) -> Result<Vec<Queued>, StoreError> {
+        let mut out = Vec::new();
+        let mut gone = Vec::new();
+        let mut uncommitted = Vec::new();
+        let mut below: HashMap<Handle, u64> = HashMap::new();
+        for entry in self.outbox.iter() {
+            let (key, value) = entry.map_err(StoreError::db("reading the outbox"))?;
+            let (bucket, handle, seq) = encoding::decode_outbox_key(&key)?;
+            let guard = self.slots.lock(bucket)?;
+            let Some((_, slot)) = guard.find_handle(&handle) else {
+                gone.push(key);
+                continue;
+            };
+            let slot = slot.clone();
+            drop(guard);
+            if slot.flags & flag::FAREWELL == 0 {
+                let limit = match below.get(&handle) {
+                    Some(limit) => *limit,
+                    None => {
+                        let limit = self.read_record(&slot, slot.user)?.map_or(0, |(head, _, _)| head.outbox_below);
+                        below.insert(handle, limit);
+                        limit
+                    }
+                };
+                if seq >= limit {
+                    uncommitted.push(key);
+                    continue;
+                }
+            }
+            let item = slot.key.open(&handle, Kind::Outbox, &value, slot.user)?;
+            out.push(Queued { user: slot.user, seq, item });
+        }
+        if !at_open {
+            uncommitted.clear();
+        }
+        for key in gone.iter().chain(&uncommitted) {
+            self.outbox.remove(key).map_err(StoreError::db("tidying the outbox"))?;
+        }
+        if !gone.is_empty() {
+            // An erase or a farewell finished: unreadable, nothing to send.
+            tracing::info!(count = gone.len(), "dropped outbox items whose key is gone");
+        }
+        if !uncommitted.is_empty() {
+            tracing::info!(count = uncommitted.len(), "dropped outbox items of a step the process stopped in");
+        }
+        out.sort_by_key(|q| q.seq);
+        Ok(out)
+    }
+
     fn set_due(&self, user: UserId, at: i64) {
         if let Some(index) = self.due.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
             index.set(user, at);
@@ -378,9 +517,8 @@ impl Store for SledStore {
         let Some((at, slot)) = self.slot(&mut guard, user, false)? else {
             return Ok(None);
         };
-        let sealed =
-            self.records.get(slot.handle).map_err(StoreError::db(format!("loading the record of user {user}")))?;
-        let Some(sealed) = sealed else {
+        let stored = self.read_record(&slot, user)?;
+        let Some((head, mut record, from)) = stored.filter(|(head, _, _)| head.has_record) else {
             if slot.flags & flag::LIVE != 0 {
                 return Err(StoreError::RecordMissing { user });
             }
@@ -393,10 +531,13 @@ impl Store for SledStore {
             guard.put(at, Some(&live))?;
         }
         drop(guard);
-        let record = slot.key.open(&slot.handle, Kind::Record, &sealed, user)?;
+        record.drain(..from);
         let mut notes = Vec::new();
         for entry in self.notes.scan_prefix(slot.handle) {
-            let (_, value) = entry.map_err(StoreError::db(format!("loading the notes of user {user}")))?;
+            let (key, value) = entry.map_err(StoreError::db(format!("loading the notes of user {user}")))?;
+            if encoding::note_number(&key)? >= head.notes {
+                break; // written by a step whose record never reached the disk
+            }
             notes.push(slot.key.open(&slot.handle, Kind::Note, &value, user)?);
         }
         Ok(Some(Stored { record, notes, version: 0 }))
@@ -439,55 +580,84 @@ impl Store for SledStore {
         let bucket = guard.number();
         drop(guard);
 
-        let sealed_record = match change.record {
-            Some(r) => Some(slot.key.seal(&slot.handle, Kind::Record, r)?),
-            None => None,
+        // The record as stored: its head names the event that wrote it (whose id
+        // may not have reached `updates` before a crash), and a change without a
+        // record keeps it under a new head.
+        let stored = match (change.event, change.record) {
+            (None, Some(_)) => None,
+            _ => self.read_record(&slot, user)?,
+        };
+        if let (Some(event), Some((head, _, _))) = (change.event, &stored)
+            && head.event == Some(encoding::update_key(event))
+        {
+            return Err(StoreError::AlreadyApplied { event });
+        }
+        let body: Option<&[u8]> = match (change.record, &stored) {
+            (Some(record), _) => Some(record),
+            (None, Some((head, plain, from))) if head.has_record => Some(&plain[*from..]),
+            (None, _) => None,
         };
         let mut notes = Vec::with_capacity(change.notes.len());
         for (i, note) in change.notes.iter().enumerate() {
             let number = u32::try_from(change.notes_from + i).unwrap_or(u32::MAX);
             notes.push((encoding::note_key(&slot.handle, number), slot.key.seal(&slot.handle, Kind::Note, note)?));
         }
-        let mut seqs = Vec::with_capacity(change.outbox.len());
+        let first = self.take_seqs(change.outbox.len())?;
+        let seqs: Vec<u64> = (first..).take(change.outbox.len()).collect();
         let mut outbox = Vec::with_capacity(change.outbox.len());
-        for item in change.outbox {
-            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-            seqs.push(seq);
+        for (item, seq) in change.outbox.iter().zip(&seqs) {
             outbox.push((
-                encoding::outbox_key(bucket, &slot.handle, seq),
+                encoding::outbox_key(bucket, &slot.handle, *seq),
                 slot.key.seal(&slot.handle, Kind::Outbox, item)?,
             ));
         }
+        let head = Head {
+            event: change.event.map(encoding::update_key),
+            // Every number handed out so far: none of this user's is uncommitted
+            // (those a crash left were dropped at open, those of a failed write
+            // below are removed).
+            outbox_below: self.seq.load(Ordering::SeqCst),
+            notes: u32::try_from(change.notes_from + change.notes.len()).unwrap_or(u32::MAX),
+            has_record: body.is_some(),
+        };
+        let sealed_record = slot.key.seal(&slot.handle, Kind::Headed, &encoding::encode_head(&head, body.unwrap_or(&[])))?;
+        drop(stored);
+        // One key after another, not a sled transaction: a transaction rolls
+        // sled's log buffer twice (each roll a write and a `sync_file_range` on
+        // sled's I/O threads) and holds sled's global write lock, which waits
+        // for any flush in progress and holds every other reader and writer
+        // behind it. The head makes the order safe (see `encoding::Head`).
         let action = || format!("saving the changes of user {user}");
-        (&self.records, &self.notes, &self.outbox, &self.updates)
-            .transaction(|(records, notes_t, outbox_t, updates)| {
-                if let Some(r) = &sealed_record {
-                    records.insert(&slot.handle[..], r.as_slice())?;
+        let written = (|| -> sled::Result<()> {
+            for (k, v) in &notes {
+                self.notes.insert(k.as_slice(), v.as_slice())?;
+            }
+            for (k, v) in &outbox {
+                self.outbox.insert(k.as_slice(), v.as_slice())?;
+            }
+            self.records.insert(&slot.handle[..], sealed_record.as_slice())?;
+            Ok(())
+        })();
+        if let Err(source) = written {
+            // Items nobody will vouch for must not wait for a later record that would.
+            for (k, _) in &outbox {
+                if let Err(e) = self.outbox.remove(k.as_slice()) {
+                    tracing::error!(error = %e, "could not take back an outbox item of a failed write");
                 }
-                for (k, v) in &notes {
-                    notes_t.insert(k.as_slice(), v.as_slice())?;
-                }
-                for (k, v) in &outbox {
-                    outbox_t.insert(k.as_slice(), v.as_slice())?;
-                }
-                if let Some(id) = change.event {
-                    if updates.get(encoding::update_key(id))?.is_some() {
-                        return sled::transaction::abort(());
-                    }
-                    updates.insert(&encoding::update_key(id), &[] as &[u8])?;
-                }
-                Ok(())
-            })
-            .map_err(|e| match (e, change.event) {
-                (TransactionError::Abort(()), Some(event)) => StoreError::AlreadyApplied { event },
-                (e, _) => transaction_error(action())(e),
-            })?;
+            }
+            return Err(StoreError::db(action())(source));
+        }
+        if let Some(id) = change.event {
+            self.updates
+                .insert(&encoding::update_key(id), &[] as &[u8])
+                .map_err(StoreError::db(format!("recording update {id}")))?;
+        }
         if let Some(event) = change.event {
             self.note_new_update(event)?;
         }
         // Once durable, on the flusher thread and in the order of the writes,
         // so that an older commit's reminder time never overwrites a newer one's.
-        let becomes_live = sealed_record.is_some() && slot.flags & flag::LIVE == 0;
+        let becomes_live = change.record.is_some() && slot.flags & flag::LIVE == 0;
         let slots = Arc::clone(&self.slots);
         let due = Arc::clone(&self.due);
         let after: After = Box::new(move || {
@@ -531,7 +701,7 @@ impl Store for SledStore {
         if !farewell.is_empty() {
             let (_, fw) = guard.create(user, flag::FAREWELL)?;
             for item in farewell {
-                let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+                let seq = self.take_seqs(1)?;
                 seqs.push(seq);
                 insert.push((
                     encoding::outbox_key(bucket, &fw.handle, seq),
@@ -562,9 +732,17 @@ impl Store for SledStore {
     fn users(&self) -> Result<Vec<UserId>, StoreError> {
         let mut users = Vec::new();
         for slot in self.slots.all()? {
-            if slot.flags & (flag::FAREWELL | flag::ERASING) == 0
-                && self.records.contains_key(slot.handle).map_err(StoreError::db("listing users"))?
-            {
+            if slot.flags & (flag::FAREWELL | flag::ERASING) != 0 {
+                continue;
+            }
+            // A live slot's record was saved once; only another one's is opened
+            // to see whether it is a record or a head alone.
+            let has_record = if slot.flags & flag::LIVE != 0 {
+                self.records.contains_key(slot.handle).map_err(StoreError::db("listing users"))?
+            } else {
+                self.read_record(&slot, slot.user)?.is_some_and(|(head, _, _)| head.has_record)
+            };
+            if has_record {
                 users.push(slot.user);
             }
         }
@@ -587,30 +765,7 @@ impl Store for SledStore {
     }
 
     fn pending(&self) -> Result<Vec<Queued>, StoreError> {
-        let mut out = Vec::new();
-        let mut orphans = Vec::new();
-        for entry in self.outbox.iter() {
-            let (key, value) = entry.map_err(StoreError::db("reading the outbox"))?;
-            let (bucket, handle, seq) = encoding::decode_outbox_key(&key)?;
-            let guard = self.slots.lock(bucket)?;
-            match guard.find_handle(&handle) {
-                Some((_, slot)) => {
-                    let item = slot.key.open(&handle, Kind::Outbox, &value, slot.user)?;
-                    out.push(Queued { user: slot.user, seq, item });
-                }
-                None => orphans.push(key),
-            }
-        }
-        if !orphans.is_empty() {
-            // Sealed with a key that is gone (an erase or a farewell finished):
-            // unreadable, so there is nothing to send.
-            for key in &orphans {
-                self.outbox.remove(key).map_err(StoreError::db("tidying the outbox"))?;
-            }
-            tracing::info!(count = orphans.len(), "dropped outbox items whose key is gone");
-        }
-        out.sort_by_key(|q| q.seq);
-        Ok(out)
+        self.committed_outbox(false)
     }
 
     fn delivered(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
@@ -850,12 +1005,12 @@ mod tests {
             let db = sled::open(tmp.path().join("db")).expect("raw open");
             let meta = db.open_tree("meta").expect("meta");
             let version = meta.get("schema_version").expect("get").expect("written");
-            assert_eq!(version.as_ref(), 6u32.to_be_bytes());
-            meta.insert("schema_version", &7u32.to_be_bytes()).expect("insert");
+            assert_eq!(version.as_ref(), encoding::SCHEMA_VERSION.to_be_bytes());
+            meta.insert("schema_version", &(encoding::SCHEMA_VERSION + 1).to_be_bytes()).expect("insert");
             db.flush().expect("flush");
         }
         let err = SledStore::open(tmp.path()).err().expect("newer schema");
-        assert!(matches!(err, StoreError::SchemaTooNew { found: 7, supported: 6, .. }), "{err:?}");
+        assert!(matches!(err, StoreError::SchemaTooNew { found: 8, supported: 7, .. }), "{err:?}");
         assert!(err.to_string().contains("upgrade guidebot"), "{err}");
     }
 
@@ -897,7 +1052,7 @@ mod tests {
     }
 
     #[test]
-    fn a_schema_2_directory_opens_as_6_and_its_uncompressed_records_still_load() {
+    fn a_schema_2_directory_opens_as_7_and_its_uncompressed_records_still_load() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let record = br#"{"node":"amount","answers":{"welcome":"OK"},"history":[]}"#.repeat(8);
         {
@@ -911,15 +1066,124 @@ mod tests {
             store.records.insert(slot.handle, old).expect("insert");
             let meta = store.db.open_tree("meta").expect("meta");
             meta.insert(encoding::SCHEMA_VERSION_KEY, &2u32.to_be_bytes()).expect("insert");
+            meta.remove(encoding::HEADED_FROM_KEY).expect("remove");
             store.db.flush().expect("flush");
         }
         let store = open(tmp.path());
         let meta = store.db.open_tree("meta").expect("meta");
         let version = meta.get(encoding::SCHEMA_VERSION_KEY).expect("get").expect("written");
-        assert_eq!(version.as_ref(), 6u32.to_be_bytes());
+        assert_eq!(version.as_ref(), encoding::SCHEMA_VERSION.to_be_bytes());
         assert_eq!(store.load(u(7)).expect("load").map(|s| s.record), Some(record.clone()));
         save(&store, u(7), &record);
         assert_eq!(store.load(u(7)).expect("load").map(|s| s.record), Some(record));
+    }
+
+    /// The writes of a step as far as a crash let them reach the disk: its
+    /// notes and outbox items, but not its record.
+    fn write_all_but_the_record(store: &SledStore, user: UserId, note_number: u32, item: &[u8]) -> u64 {
+        let slot = store.slots.lock_user(user).expect("lock").find(user).expect("slot").1.clone();
+        let bucket = store.slots.lock_user(user).expect("lock").number();
+        let note = slot.key.seal(&slot.handle, Kind::Note, b"a note of the lost step").expect("seal");
+        store.notes.insert(encoding::note_key(&slot.handle, note_number), note).expect("note");
+        let seq = store.take_seqs(1).expect("seq");
+        let sealed = slot.key.seal(&slot.handle, Kind::Outbox, item).expect("seal");
+        store.outbox.insert(encoding::outbox_key(bucket, &slot.handle, seq), sealed).expect("item");
+        store.db.flush().expect("flush");
+        seq
+    }
+
+    #[test]
+    fn what_a_step_cut_off_before_its_record_wrote_is_neither_sent_nor_shown() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let notes = [b"kept note".to_vec()];
+        {
+            let store = open(tmp.path());
+            let change = Change { record: Some(b"r1"), notes: &notes, outbox: &[b"sent".to_vec()], ..Change::default() };
+            store.commit(u(8), &change).expect("commit");
+            write_all_but_the_record(&store, u(8), 1, b"reply of a step never saved");
+        }
+        let store = open(tmp.path());
+        let pending: Vec<Vec<u8>> = store.pending().expect("pending").into_iter().map(|q| q.item).collect();
+        assert_eq!(pending, [b"sent".to_vec()], "the cut-off step's reply is not sent");
+        assert_eq!(store.outbox.len(), 1, "and it is gone from the outbox");
+        let stored = store.load(u(8)).expect("load").expect("stored");
+        assert_eq!((stored.record.as_slice(), stored.notes), (&b"r1"[..], notes.to_vec()));
+        // The step, applied again, writes the same note number over the lost one.
+        let again = [b"typed again".to_vec()];
+        let change = Change { record: Some(b"r2"), notes_from: 1, notes: &again, ..Change::default() };
+        store.commit(u(8), &change).expect("commit");
+        assert_eq!(store.load(u(8)).expect("load").expect("stored").notes, [notes[0].clone(), again[0].clone()]);
+    }
+
+    #[test]
+    fn an_event_whose_record_landed_but_not_its_id_is_not_applied_again() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let event = e(4711);
+        {
+            let store = open(tmp.path());
+            let change = Change { record: Some(b"after 4711"), event: Some(event), ..Change::default() };
+            store.commit(u(9), &change).expect("commit");
+            // The crash came between the record and the event id.
+            store.updates.remove(encoding::update_key(event)).expect("remove");
+            store.db.flush().expect("flush");
+        }
+        let store = open(tmp.path());
+        assert!(!store.applied(event).expect("applied"), "the id itself is not there");
+        let change = Change { record: Some(b"4711 twice"), event: Some(event), ..Change::default() };
+        assert!(matches!(store.commit(u(9), &change), Err(StoreError::AlreadyApplied { .. })));
+        assert_eq!(store.load(u(9)).expect("load").expect("stored").record, b"after 4711");
+        // A change without a record keeps the record under its new head.
+        let next = e(4712);
+        store.commit(u(9), &Change { event: Some(next), outbox: &[b"x".to_vec()], ..Change::default() }).expect("commit");
+        assert_eq!(store.load(u(9)).expect("load").expect("stored").record, b"after 4711");
+        assert!(store.applied(next).expect("applied"));
+    }
+
+    #[test]
+    fn sequence_numbers_are_not_reused_after_a_restart_found_the_outbox_empty() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let first = {
+            let store = open(tmp.path());
+            let seqs = store.commit(u(2), &Change { record: Some(b"r"), outbox: &[b"a".to_vec()], ..Change::default() });
+            let seq = seqs.expect("commit")[0];
+            store.delivered(u(2), seq).expect("delivered");
+            seq
+        };
+        let store = open(tmp.path());
+        assert!(store.outbox.is_empty());
+        let next = store.commit(u(2), &Change { outbox: &[b"b".to_vec()], ..Change::default() }).expect("commit");
+        assert!(next[0] > first, "{} after {first}", next[0]);
+    }
+
+    #[test]
+    fn a_schema_6_record_vouches_for_its_items_and_not_for_later_ones() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        {
+            let store = open(tmp.path());
+            let items = [b"old reply".to_vec()];
+            store.commit(u(6), &Change { record: Some(b"r6"), outbox: &items, ..Change::default() }).expect("commit");
+            // As schema 6 wrote it: the record without a head, and no `headed_from`.
+            let slot = store.slots.lock_user(u(6)).expect("lock").find(u(6)).expect("slot").1.clone();
+            let old = slot.key.seal(&slot.handle, Kind::Record, b"r6").expect("seal");
+            store.records.insert(slot.handle, old).expect("insert");
+            let meta = store.db.open_tree("meta").expect("meta");
+            meta.insert(encoding::SCHEMA_VERSION_KEY, &6u32.to_be_bytes()).expect("v6");
+            meta.remove(encoding::HEADED_FROM_KEY).expect("remove");
+            meta.remove(encoding::SEQ_FLOOR_KEY).expect("remove");
+            store.db.flush().expect("flush");
+        }
+        {
+            let store = open(tmp.path());
+            let pending: Vec<Vec<u8>> = store.pending().expect("pending").into_iter().map(|q| q.item).collect();
+            assert_eq!(pending, [b"old reply".to_vec()]);
+            assert_eq!(store.load(u(6)).expect("load").expect("stored").record, b"r6");
+            // The first step under schema 7, cut off before its record.
+            write_all_but_the_record(&store, u(6), 0, b"never committed");
+        }
+        let store = open(tmp.path());
+        let pending: Vec<Vec<u8>> = store.pending().expect("pending").into_iter().map(|q| q.item).collect();
+        assert_eq!(pending, [b"old reply".to_vec()]);
+        // (Its note would show: a record without a head counts every note.)
     }
 
     #[test]

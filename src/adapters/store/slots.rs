@@ -367,16 +367,19 @@ fn read_bucket(path: &Path) -> Result<Vec<Option<Slot>>, StoreError> {
 /// moved to another place fails to open.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Kind {
+    /// A record as schemas 1 to 6 wrote it, still read.
     Record = 1,
     Note = 2,
     Outbox = 3,
+    /// A record behind its [`Head`](super::encoding::Head) (schema 7).
+    Headed = 4,
 }
 
 impl Kind {
     /// The sled tree values of this kind live in.
     fn tree(self) -> &'static str {
         match self {
-            Kind::Record => "records",
+            Kind::Record | Kind::Headed => "records",
             Kind::Note => "notes",
             Kind::Outbox => "outbox",
         }
