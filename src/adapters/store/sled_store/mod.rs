@@ -19,8 +19,8 @@ use sled::{Transactional, transaction::TransactionError};
 
 use super::{
     Change, Durable, EventId, Queued, Store, StoreError, Stored, UserId, encoding,
-    flusher::{After, Flusher},
     encoding::Head,
+    flusher::{After, Flusher},
     slots::{BucketGuard, HANDLE_LEN, Handle, Kind, NEVER, Slot, SlotRef, Slots, flag},
     space::{DEFAULT_MIN_FREE, Space},
 };
@@ -441,7 +441,8 @@ impl Store for SledStore {
             notes: u32::try_from(change.notes_from + change.notes.len()).unwrap_or(u32::MAX),
             has_record: body.is_some(),
         };
-        let sealed_record = slot.key.seal(&slot.handle, Kind::Headed, &encoding::encode_head(&head, body.unwrap_or(&[])))?;
+        let sealed_record =
+            slot.key.seal(&slot.handle, Kind::Headed, &encoding::encode_head(&head, body.unwrap_or(&[])))?;
         drop(stored);
         // One key after another, not a sled transaction: a transaction rolls
         // sled's log buffer twice (each roll a write and a `sync_file_range` on
@@ -470,7 +471,7 @@ impl Store for SledStore {
         }
         if let Some(id) = change.event {
             self.updates
-                .insert(&encoding::update_key(id), &[] as &[u8])
+                .insert(encoding::update_key(id), &[] as &[u8])
                 .map_err(StoreError::db(format!("recording update {id}")))?;
         }
         if let Some(event) = change.event {

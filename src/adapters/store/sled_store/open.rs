@@ -162,10 +162,14 @@ impl SledStore {
         if version.is_some_and(|v| v < encoding::SCHEMA_VERSION) {
             meta.insert(encoding::SCHEMA_VERSION_KEY, &encoding::SCHEMA_VERSION.to_be_bytes())
                 .map_err(StoreError::db("writing the schema version"))?;
-            tracing::info!(from = version, "data directory moved to storage schema 7 (records carry their commit's head)");
+            tracing::info!(
+                from = version,
+                "data directory moved to storage schema 7 (records carry their commit's head)"
+            );
         }
         let seq_floor = next_seq + SEQ_BLOCK;
-        meta.insert(encoding::SEQ_FLOOR_KEY, &seq_floor.to_be_bytes()).map_err(StoreError::db("writing `seq_floor`"))?;
+        meta.insert(encoding::SEQ_FLOOR_KEY, &seq_floor.to_be_bytes())
+            .map_err(StoreError::db("writing `seq_floor`"))?;
         db.flush().map_err(|source| StoreError::Flush { source: source.into() })?;
         let store = SledStore {
             dir: dir.to_path_buf(),
@@ -205,7 +209,6 @@ const IN_USE_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 /// `Error::Io(ErrorKind::Other, "could not acquire lock on ...")`, so the
 /// message is the only reliable sign; `WouldBlock` is kept in case a build of
 /// sled passes the io error through.
-
 fn open_error(dir: &Path, source: sled::Error) -> StoreError {
     if let sled::Error::Io(e) = &source
         && (e.kind() == io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock"))

@@ -95,9 +95,7 @@ fn data_survives_a_reopen() {
         let store = open(tmp.path());
         save(&store, u(1), b"one");
         save(&store, u(-2), b"two");
-        store
-            .commit(u(1), &Change { next_due: Some(-3), outbox: &[b"hi".to_vec()], ..Change::default() })
-            .expect("c");
+        store.commit(u(1), &Change { next_due: Some(-3), outbox: &[b"hi".to_vec()], ..Change::default() }).expect("c");
         assert!(store.first_delivery(e(900)).expect("first"));
     }
     let store = open(tmp.path());
@@ -176,9 +174,7 @@ fn a_schema_5_outbox_is_rekeyed_by_sequence_and_still_delivered_in_order() {
     {
         let store = open(tmp.path());
         for (user, texts) in [(u(3), vec![b"a1".to_vec(), b"a2".to_vec()]), (u(4), vec![b"b1".to_vec()])] {
-            store
-                .commit(user, &Change { record: Some(b"r"), outbox: &texts, ..Change::default() })
-                .expect("commit");
+            store.commit(user, &Change { record: Some(b"r"), outbox: &texts, ..Change::default() }).expect("commit");
         }
         // As schema 5 keyed them: bucket ‖ handle ‖ seq.
         let items: Vec<_> = store.outbox.iter().map(|e| e.expect("item")).collect();
@@ -396,10 +392,9 @@ fn a_full_disk_is_refused_before_sled_sees_a_write() {
     assert!(matches!(err, StoreError::DiskFull { .. }), "{err:?}");
     assert_eq!(full.load(u(1)).expect("load").map(|s| s.record), Some(b"kept".to_vec()));
     drop(full);
-    let err =
-        SledStore::open_with(tmp.path(), StoreOptions { min_free_bytes: u64::MAX, ..StoreOptions::default() })
-            .err()
-            .expect("no open on a full disk");
+    let err = SledStore::open_with(tmp.path(), StoreOptions { min_free_bytes: u64::MAX, ..StoreOptions::default() })
+        .err()
+        .expect("no open on a full disk");
     assert!(matches!(err, StoreError::DiskFull { .. }), "{err:?}");
 }
 
