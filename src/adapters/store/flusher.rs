@@ -41,9 +41,14 @@ pub(super) type After = Box<dyn FnOnce() + Send>;
 /// I/O pool, which wakes all its idle threads (a third of the bot's CPU at
 /// saturation in the load test); at 100 users answering at once, this gap
 /// gave about a tenth more steps a second and 7% less CPU a step (five
-/// alternating pairs of runs: 2,455 → 2,729 steps/s, 589 → 545 µs). Below that (one
-/// person at a time, a few at once) every flush starts at once.
-const BUSY: u32 = 4;
+/// alternating pairs of runs: 2,455 → 2,729 steps/s, 589 → 545 µs). Once
+/// a step's writes left sled transactions (each of which rolled the log
+/// buffer twice more), flushes are the pool's only work, and a threshold of
+/// two instead of four gave 9% more (three alternating pairs: 3,470 → 3,788
+/// steps/s on average, 444 → 410 µs a step; at ~500 steps/s offered the
+/// latencies of two pairs overlapped: p50 3.4 and 2.1 ms against 2.5 and
+/// 2.9). Below that (one person at a time) every flush starts at once.
+const BUSY: u32 = 2;
 /// See [`BUSY`].
 const BUSY_GAP: Duration = Duration::from_millis(2);
 
