@@ -219,21 +219,24 @@ impl SledStore {
     }
 
     /// The user's stored record value opened: its head (one made up for a
-    /// record written before heads existed) and the value, head included.
-    fn open_record(&self, slot: &Slot, sealed: &[u8], user: UserId) -> Result<(Head, Vec<u8>, usize), StoreError> {
+    /// record written before heads existed) and the record behind it.
+    fn open_record(&self, slot: &Slot, sealed: &[u8], user: UserId) -> Result<(Head, Vec<u8>), StoreError> {
         match slot.key.open(&slot.handle, Kind::Headed, sealed, user) {
-            Ok(plain) => Ok((encoding::decode_head(&plain)?, plain, encoding::HEAD_LEN)),
+            Ok(mut plain) => {
+                let head = encoding::decode_head(&plain)?;
+                plain.drain(..encoding::HEAD_LEN);
+                Ok((head, plain))
+            }
             Err(StoreError::Decrypt { .. }) => {
                 let plain = slot.key.open(&slot.handle, Kind::Record, sealed, user)?;
-                let head = Head { event: None, outbox_below: self.headed_from, notes: u32::MAX, has_record: true };
-                Ok((head, plain, 0))
+                Ok((Head { event: None, outbox_below: self.headed_from, notes: u32::MAX, has_record: true }, plain))
             }
             Err(e) => Err(e),
         }
     }
 
     /// The user's head and record as stored, if any.
-    fn read_record(&self, slot: &Slot, user: UserId) -> Result<Option<(Head, Vec<u8>, usize)>, StoreError> {
+    fn read_record(&self, slot: &Slot, user: UserId) -> Result<Option<(Head, Vec<u8>)>, StoreError> {
         let sealed =
             self.records.get(slot.handle).map_err(StoreError::db(format!("loading the record of user {user}")))?;
         sealed.map(|sealed| self.open_record(slot, &sealed, user)).transpose()
@@ -262,7 +265,7 @@ impl SledStore {
                 let limit = match below.get(&handle) {
                     Some(limit) => *limit,
                     None => {
-                        let limit = self.read_record(&slot, slot.user)?.map_or(0, |(head, _, _)| head.outbox_below);
+                        let limit = self.read_record(&slot, slot.user)?.map_or(0, |(head, _)| head.outbox_below);
                         below.insert(handle, limit);
                         limit
                     }
@@ -339,7 +342,7 @@ impl Store for SledStore {
             return Ok(None);
         };
         let stored = self.read_record(&slot, user)?;
-        let Some((head, mut record, from)) = stored.filter(|(head, _, _)| head.has_record) else {
+        let Some((head, record)) = stored.filter(|(head, _)| head.has_record) else {
             if slot.flags & flag::LIVE != 0 {
                 return Err(StoreError::RecordMissing { user });
             }
@@ -352,7 +355,6 @@ impl Store for SledStore {
             guard.put(at, Some(&live))?;
         }
         drop(guard);
-        record.drain(..from);
         let mut notes = Vec::new();
         for entry in self.notes.scan_prefix(slot.handle) {
             let (key, value) = entry.map_err(StoreError::db(format!("loading the notes of user {user}")))?;
@@ -408,14 +410,14 @@ impl Store for SledStore {
             (None, Some(_)) => None,
             _ => self.read_record(&slot, user)?,
         };
-        if let (Some(event), Some((head, _, _))) = (change.event, &stored)
+        if let (Some(event), Some((head, _))) = (change.event, &stored)
             && head.event == Some(encoding::update_key(event))
         {
             return Err(StoreError::AlreadyApplied { event });
         }
         let body: Option<&[u8]> = match (change.record, &stored) {
             (Some(record), _) => Some(record),
-            (None, Some((head, plain, from))) if head.has_record => Some(&plain[*from..]),
+            (None, Some((head, record))) if head.has_record => Some(record.as_slice()),
             (None, _) => None,
         };
         let mut notes = Vec::with_capacity(change.notes.len());
@@ -443,13 +445,11 @@ impl Store for SledStore {
         };
         let sealed_record =
             slot.key.seal(&slot.handle, Kind::Headed, &encoding::encode_head(&head, body.unwrap_or(&[])))?;
-        drop(stored);
         // One key after another, not a sled transaction: a transaction rolls
         // sled's log buffer twice (each roll a write and a `sync_file_range` on
         // sled's I/O threads) and holds sled's global write lock, which waits
         // for any flush in progress and holds every other reader and writer
         // behind it. The head makes the order safe (see `encoding::Head`).
-        let action = || format!("saving the changes of user {user}");
         let written = (|| -> sled::Result<()> {
             for (k, v) in &notes {
                 self.notes.insert(k.as_slice(), v.as_slice())?;
@@ -467,15 +467,13 @@ impl Store for SledStore {
                     tracing::error!(error = %e, "could not take back an outbox item of a failed write");
                 }
             }
-            return Err(StoreError::db(action())(source));
+            return Err(StoreError::db(format!("saving the changes of user {user}"))(source));
         }
         if let Some(id) = change.event {
             self.updates
                 .insert(encoding::update_key(id), &[] as &[u8])
                 .map_err(StoreError::db(format!("recording update {id}")))?;
-        }
-        if let Some(event) = change.event {
-            self.note_new_update(event)?;
+            self.note_new_update(id)?;
         }
         // Once durable, on the flusher thread and in the order of the writes,
         // so that an older commit's reminder time never overwrites a newer one's.
@@ -562,7 +560,7 @@ impl Store for SledStore {
             let has_record = if slot.flags & flag::LIVE != 0 {
                 self.records.contains_key(slot.handle).map_err(StoreError::db("listing users"))?
             } else {
-                self.read_record(&slot, slot.user)?.is_some_and(|(head, _, _)| head.has_record)
+                self.read_record(&slot, slot.user)?.is_some_and(|(head, _)| head.has_record)
             };
             if has_record {
                 users.push(slot.user);

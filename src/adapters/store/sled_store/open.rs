@@ -168,9 +168,11 @@ impl SledStore {
             );
         }
         let seq_floor = next_seq + SEQ_BLOCK;
+        // Not flushed here: these writes come before any item that uses a
+        // number or any record with a head, and sled recovers a prefix of its
+        // log, so whatever depends on them reaches the disk only after them.
         meta.insert(encoding::SEQ_FLOOR_KEY, &seq_floor.to_be_bytes())
             .map_err(StoreError::db("writing `seq_floor`"))?;
-        db.flush().map_err(|source| StoreError::Flush { source: source.into() })?;
         let store = SledStore {
             dir: dir.to_path_buf(),
             records: tree("records")?,
