@@ -301,6 +301,22 @@ pub(crate) mod tests {
         Change { record: Some(record), ..Change::default() }
     }
 
+    /// Saves a user whose record, note and message all carry
+    /// `SECRET-NOTE-4242`, with a reminder time and event 1: what the
+    /// erasure tests then look for on disk.
+    pub(crate) fn commit_secret(store: &dyn Store, user: UserId) {
+        let notes = [b"note SECRET-NOTE-4242".to_vec()];
+        let change = Change {
+            record: Some(b"{\"note\":\"SECRET-NOTE-4242\"}"),
+            notes: &notes,
+            outbox: &[b"reply SECRET-NOTE-4242".to_vec()],
+            next_due: Some(1_811_234_567),
+            event: Some(e(1)),
+            ..Change::default()
+        };
+        store.commit(user, &change).expect("save");
+    }
+
     pub(crate) fn deferred(store: &dyn Store) {
         let items = [b"q".to_vec()];
         let change = Change { record: Some(b"deferred"), event: Some(e(4_000)), outbox: &items, ..Change::default() };

@@ -323,20 +323,7 @@ fn erase_leaves_no_row_with_the_users_id_or_key() {
     let Some(schema) = TestSchema::own_database() else { return };
     let store = schema.open();
     let user = u(0x1122_3344_5566_7788);
-    let notes = [b"SECRET-NOTE-4242".to_vec()];
-    store
-        .commit(
-            user,
-            &Change {
-                record: Some(b"{\"note\":\"SECRET-NOTE-4242\"}"),
-                notes: &notes,
-                outbox: &[b"reply SECRET-NOTE-4242".to_vec()],
-                next_due: Some(1_811_234_567),
-                event: Some(e(1)),
-                ..Change::default()
-            },
-        )
-        .expect("save");
+    shared::commit_secret(&store, user);
     save(&store, u(5), b"a neighbour");
     let mut raw = schema.client();
     let rows_of = |raw: &mut Client, user: UserId| -> i64 {

@@ -54,20 +54,7 @@ fn nothing_of_a_user_reaches_the_disk_in_clear_and_erase_clears_their_slot() {
     let user = u(0x1122_3344_5566_7788);
     {
         let store = open(tmp.path());
-        let notes = [b"note SECRET-NOTE-4242".to_vec()];
-        store
-            .commit(
-                user,
-                &Change {
-                    record: Some(b"{\"note\":\"SECRET-NOTE-4242\"}"),
-                    notes: &notes,
-                    outbox: &[b"reply SECRET-NOTE-4242".to_vec()],
-                    next_due: Some(1_811_234_567),
-                    event: Some(e(1)),
-                    ..Change::default()
-                },
-            )
-            .expect("save");
+        shared::commit_secret(&store, user);
         assert_eq!(files_containing(tmp.path(), secret), Vec::<PathBuf>::new());
         // The user id never goes into sled: only into the key slot.
         let id = user.id.to_be_bytes();
