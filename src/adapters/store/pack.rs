@@ -35,12 +35,16 @@ pub(super) const DICT_1: &[u8] = include_bytes!("record.dict1");
 const PACK_FROM: usize = 128;
 /// zstd level. Measured on a 2.4 KB record on this project's 2-core
 /// machine: level 9 packs it to 515 bytes in 26 µs, level 3 to 566 bytes in
-/// 8 µs (DEFLATE level 6, used before: 686 bytes in 95 µs); on the 777-byte
-/// record of the test below, 244 bytes in 18.5 µs against 269 in 7.7 µs.
-/// Every step packs its record and its messages: at level 9 that was a
-/// tenth of the bot's CPU in the load test, so level 3, for about a tenth
-/// more bytes (the store stays well under its 2 KB a user).
-const LEVEL: i32 = 3;
+/// 8 µs (DEFLATE level 6, used before: 686 bytes in 95 µs). Every step packs
+/// its record and each message it queues, so this is paid several times a
+/// step: level 9 was a tenth of the bot's CPU in the load test. Negative
+/// levels leave literals unencoded (no Huffman tables built per value) and
+/// keep the dictionary's matches, which is where small records gain: on the
+/// 778-byte record of the test below, level 3 gives 271 bytes in 4.9 µs,
+/// level -1 305 bytes in 2.2 µs (level 1: 295 bytes, 4.9 µs). The store
+/// stays well under its 2 KB a user. Any level reads back with the same
+/// dictionary: this is not part of the format.
+const LEVEL: i32 = -1;
 /// Compressors kept for reuse (each holds a few hundred KB of tables).
 const KEPT: usize = 8;
 /// Most a packed value may unpack to: far above any record, so that only
