@@ -77,7 +77,13 @@ pub(super) struct Slot {
     pub key: UserKey,
     pub next_due: i64,
     pub flags: u8,
+    /// The event named by the head of the user's record, once this process
+    /// wrote that record (see [`BucketGuard::note_written`]); never on disk.
+    pub wrote: Option<Option<UpdateKey>>,
 }
+
+/// An event id as the record's head and the `updates` tree hold it.
+pub(super) type UpdateKey = [u8; super::encoding::UPDATE_KEY_LEN];
 
 /// Where a slot lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,6 +251,15 @@ impl BucketGuard<'_> {
         })
     }
 
+    /// Remembers that this process wrote the record of the slot with
+    /// `handle`, under a head naming `event`: the next step of that user need
+    /// not read the record back to learn it. Nothing is written.
+    pub(super) fn note_written(&mut self, handle: &Handle, event: Option<UpdateKey>) {
+        if let Some(slot) = self.bucket.slots.iter_mut().flatten().find(|s| s.handle == *handle) {
+            slot.wrote = Some(event);
+        }
+    }
+
     /// Every slot in this bucket.
     pub(super) fn slots(&self) -> impl Iterator<Item = (SlotRef, &Slot)> {
         self.bucket.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|s| (self.slot_ref(i), s)))
@@ -260,7 +275,7 @@ impl BucketGuard<'_> {
         fill_random(&mut key)?;
         let mut handle = [0u8; HANDLE_LEN];
         fill_random(&mut handle)?;
-        let slot = Slot { user, handle, key: UserKey(key), next_due: NEVER, flags };
+        let slot = Slot { user, handle, key: UserKey(key), next_due: NEVER, flags, wrote: None };
         let index = match self.bucket.slots.iter().position(Option::is_none) {
             Some(i) => i,
             None => {
@@ -358,6 +373,7 @@ fn read_bucket(path: &Path) -> Result<Vec<Option<Slot>>, StoreError> {
                 key: UserKey(key),
                 flags: c[56] & 0x0F,
                 next_due: decode_due(&c[57..64]),
+                wrote: None,
             }))
         })
         .collect()

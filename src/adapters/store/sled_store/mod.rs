@@ -406,12 +406,18 @@ impl Store for SledStore {
         // The record as stored: its head names the event that wrote it (whose id
         // may not have reached `updates` before a crash), and a change without a
         // record keeps it under a new head.
-        let stored = match (change.event, change.record) {
-            (None, Some(_)) => None,
-            _ => self.read_record(&slot, user)?,
+        // A record this process wrote is not read back: its head's event is known.
+        let (stored, head_event) = match (change.event, change.record, slot.wrote) {
+            (None, Some(_), _) => (None, None),
+            (Some(_), Some(_), Some(event)) => (None, event),
+            _ => {
+                let stored = self.read_record(&slot, user)?;
+                let event = stored.as_ref().and_then(|(head, _)| head.event);
+                (stored, event)
+            }
         };
-        if let (Some(event), Some((head, _))) = (change.event, &stored)
-            && head.event == Some(encoding::update_key(event))
+        if let Some(event) = change.event
+            && head_event == Some(encoding::update_key(event))
         {
             return Err(StoreError::AlreadyApplied { event });
         }
@@ -469,6 +475,7 @@ impl Store for SledStore {
             }
             return Err(StoreError::db(format!("saving the changes of user {user}"))(source));
         }
+        self.slots.lock(bucket)?.note_written(&slot.handle, head.event);
         if let Some(id) = change.event {
             self.updates
                 .insert(encoding::update_key(id), &[] as &[u8])

@@ -279,6 +279,31 @@ fn an_event_whose_record_landed_but_not_its_id_is_not_applied_again() {
 }
 
 #[test]
+fn a_record_this_process_wrote_still_refuses_its_event_when_the_id_is_gone() {
+    // The record is not read back after a write of this process; what its head
+    // names is remembered instead, and must refuse the event all the same.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = open(tmp.path());
+    let event = e(815);
+    store
+        .commit(u(3), &Change { record: Some(b"after 815"), event: Some(event), ..Change::default() })
+        .expect("commit");
+    store.updates.remove(encoding::update_key(event)).expect("remove");
+    let again = Change { record: Some(b"815 twice"), event: Some(event), ..Change::default() };
+    assert!(matches!(store.commit(u(3), &again), Err(StoreError::AlreadyApplied { .. })));
+    assert_eq!(store.load(u(3)).expect("load").expect("stored").record, b"after 815");
+    // The next event goes through, and then it is the one remembered.
+    let next = e(816);
+    store.commit(u(3), &Change { record: Some(b"after 816"), event: Some(next), ..Change::default() }).expect("commit");
+    store.updates.remove(encoding::update_key(next)).expect("remove");
+    let again = Change { record: Some(b"816 twice"), event: Some(next), ..Change::default() };
+    assert!(matches!(store.commit(u(3), &again), Err(StoreError::AlreadyApplied { .. })));
+    store.commit(u(3), &Change { record: Some(b"after 815 again"), event: Some(event), ..Change::default() }).expect(
+        "only the newest record's event is known without its id; an older one is the `updates` tree's to refuse",
+    );
+}
+
+#[test]
 fn sequence_numbers_are_not_reused_after_a_restart_found_the_outbox_empty() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let first = {
