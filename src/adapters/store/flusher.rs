@@ -38,17 +38,15 @@ pub(super) type After = Box<dyn FnOnce() + Send>;
 /// A flush that covered this many tickets or more means the store is busy:
 /// the next flush starts no sooner than [`BUSY_GAP`] after it started, so
 /// that it covers more writes. Each sled flush hands the log buffer to sled's
-/// I/O pool, which wakes all its idle threads (a third of the bot's CPU at
-/// saturation in the load test); at 100 users answering at once, this gap
-/// gave about a tenth more steps a second and 7% less CPU a step (five
-/// alternating pairs of runs: 2,455 → 2,729 steps/s, 589 → 545 µs). Once
-/// a step's writes left sled transactions (each of which rolled the log
-/// buffer twice more), flushes are the pool's only work, and a threshold of
-/// two instead of four gave 9% more (three alternating pairs: 3,470 → 3,788
-/// steps/s on average, 444 → 410 µs a step; at ~500 steps/s offered the
-/// latencies of two pairs overlapped: p50 3.4 and 2.1 ms against 2.5 and
-/// 2.9). Below that (one person at a time) every flush starts at once.
-const BUSY: u32 = 2;
+/// I/O pool, which wakes all seven of its idle threads: at saturation the gap
+/// is worth a fifth of the throughput (100 users answering at once: 7,000
+/// steps/s against 5,850 without it). Under a steady load well below that
+/// (~500 steps/s, two or three tickets a flush), a gap only delays replies: a
+/// threshold of two gave p50/p99 1.8/5.2 ms against 1.1/3.3 with twelve and
+/// 1.0/3.4 without a gap, while at saturation twelve did as well as two
+/// (7,284 against 6,979 and 7,175 steps/s; a flush then covers dozens).
+/// Below the threshold every flush starts at once.
+const BUSY: u32 = 12;
 /// See [`BUSY`].
 const BUSY_GAP: Duration = Duration::from_millis(2);
 
@@ -143,6 +141,14 @@ impl Flusher {
             self.shared.work.notify_one();
         }
         Ticket { shared: Arc::clone(&self.shared), target }
+    }
+}
+
+#[cfg(test)]
+impl Flusher {
+    /// How many flushes were asked for and started so far.
+    pub(super) fn started(&self) -> u64 {
+        self.shared.lock().started
     }
 }
 
