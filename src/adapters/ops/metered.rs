@@ -88,6 +88,10 @@ impl Store for Metered {
     fn delivered_deferred(&self, user: UserId, seq: u64) -> Result<Durable, StoreError> {
         self.count(self.inner.delivered_deferred(user, seq))
     }
+
+    fn delivered_unhurried(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
+        self.count(self.inner.delivered_unhurried(user, seq))
+    }
 }
 
 #[cfg(test)]

@@ -229,7 +229,7 @@ impl Sender {
                 Err(err) => {
                     tracing::error!(user = %q.user, error = %err, "an outbox item cannot be read; dropped");
                     let this = self.clone();
-                    tokio::spawn(async move { this.mark(q.user, q.seq).await });
+                    tokio::spawn(async move { this.mark(q.user, q.seq, true).await });
                 }
             }
         }
@@ -340,19 +340,28 @@ impl Sender {
                 tracing::warn!(user = %job.user, error = %self.inner.outbox.describe(&err), "a message could not be delivered; dropped");
             }
         }
-        self.mark(job.user, job.seq).await;
+        self.mark(job.user, job.seq, job.item.in_lane()).await;
         self.inner.outbox.metrics().outbox_done();
         if self.inner.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.inner.idle.notify_waiters();
         }
     }
 
-    async fn mark(&self, user: UserId, seq: u64) {
+    /// Takes a finished item out of the outbox. A message that appeared in the
+    /// chat (`seen`) is marked durably before its lane goes on, so that after a
+    /// crash only a message in flight at that moment can be sent again. An
+    /// answer or an edit, which the person would not notice twice, is marked
+    /// without asking for a flush of its own (after a crash it may be made
+    /// again: a late answer is dropped, an edit to the same text changes
+    /// nothing). Without their own flushes, a step at ~500 steps/s offered cost
+    /// 866 and 886 µs of CPU against 986 and 935 (alternating runs).
+    async fn mark(&self, user: UserId, seq: u64, seen: bool) {
         let store = Arc::clone(&self.inner.store);
-        // Durable before the lane goes on, so that after a crash only a message in
-        // flight at that moment can be sent again. A store that defers durability
-        // is called here and its flush awaited; any other from a blocking thread.
-        let marked = if store.defers_durability() {
+        // A store that defers durability is called here and its flush awaited;
+        // any other from a blocking thread.
+        let marked = if store.defers_durability() && !seen {
+            store.delivered_unhurried(user, seq)
+        } else if store.defers_durability() {
             match store.delivered_deferred(user, seq) {
                 Ok(durable) => durable.settled().await,
                 Err(err) => Err(err),

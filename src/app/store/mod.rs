@@ -122,6 +122,15 @@ pub trait Store: Send + Sync {
     fn delivered_deferred(&self, user: UserId, seq: u64) -> Result<Durable, StoreError> {
         self.delivered(user, seq).map(|()| Durable::done())
     }
+
+    /// Takes an item out of the outbox without asking for it to be durable
+    /// soon: a store that defers durability makes it so with the next write
+    /// anybody waits for. For calls that change nothing the person sees when
+    /// made twice (a press answered, a message edited to what it shows),
+    /// which a crash may then repeat.
+    fn delivered_unhurried(&self, user: UserId, seq: u64) -> Result<(), StoreError> {
+        self.delivered(user, seq)
+    }
 }
 
 /// A write on its way to the disk, as a store hands it out: something to

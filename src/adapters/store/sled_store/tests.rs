@@ -479,3 +479,38 @@ fn a_store_written_by_schema_1_is_migrated_with_its_notes() {
     // A second open finds the current schema and changes nothing.
     assert_eq!(open(tmp.path()).users().expect("users").len(), 2);
 }
+
+#[test]
+fn an_unhurried_mark_asks_for_no_flush_and_rides_on_the_next() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = open(tmp.path());
+    let items = [b"answer".to_vec(), b"question".to_vec()];
+    let seqs = store.commit(u(5), &Change { record: Some(b"r"), outbox: &items, ..Change::default() }).expect("commit");
+    let flushes = store.flusher.started();
+    store.delivered_unhurried(u(5), seqs[0]).expect("mark");
+    assert_eq!(store.flusher.started(), flushes, "no flush asked for");
+    let left: Vec<Vec<u8>> = store.pending().expect("pending").into_iter().map(|q| q.item).collect();
+    assert_eq!(left, [b"question".to_vec()], "gone from the outbox at once");
+    // Somebody else's write is waited for: the mark is durable with it.
+    store.commit(u(6), &Change { record: Some(b"other"), ..Change::default() }).expect("commit");
+    assert!(store.flusher.started() > flushes);
+    // What is on disk now, as a kill -9 would leave it.
+    let crashed = tempfile::tempdir().expect("tempdir");
+    copy_tree(tmp.path(), crashed.path());
+    let reopened = SledStore::open(crashed.path()).expect("open the copy");
+    let left: Vec<Vec<u8>> = reopened.pending().expect("pending").into_iter().map(|q| q.item).collect();
+    assert_eq!(left, [b"question".to_vec()]);
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
