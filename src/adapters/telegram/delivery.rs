@@ -119,6 +119,15 @@ pub fn encode(items: &[Item]) -> Vec<Vec<u8>> {
     items.iter().filter_map(|i| serde_json::to_vec(i).ok()).collect()
 }
 
+/// The outbox bytes of `plan(out, reply)`, keeping the items themselves in
+/// `keep` for [`Sender::enqueue_planned`] (so they need not be read back).
+pub fn encode_keeping(out: &Output, reply: &Reply<'_>, keep: &Mutex<Vec<Item>>) -> Vec<Vec<u8>> {
+    let items = plan(out, reply);
+    let bytes = encode(&items);
+    *keep.lock().unwrap_or_else(PoisonError::into_inner) = items;
+    bytes
+}
+
 fn send_items(items: &mut Vec<Item>, chat: i64, message: &Message) {
     let parts = message_parts(message);
     let last = parts.len().saturating_sub(1);
@@ -144,13 +153,37 @@ fn keys_of(message: &Message) -> Option<Keys> {
     })
 }
 
+/// The body of a `sendMessage`, `editMessageText` or `editMessageReplyMarkup`
+/// call, serialized as it is (no JSON tree built first).
+#[derive(Serialize)]
+struct Body<'a> {
+    chat_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_id: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parse_mode: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_markup: Option<Keyboard<'a>>,
+}
+
 /// An inline keyboard as the Bot API's JSON.
-fn keyboard_json(keys: &Keys) -> serde_json::Value {
-    let rows: Vec<Vec<serde_json::Value>> = keys
-        .iter()
-        .map(|row| row.iter().map(|(label, data)| json!({ "text": label, "callback_data": data })).collect())
-        .collect();
-    json!({ "inline_keyboard": rows })
+#[derive(Serialize)]
+struct Keyboard<'a> {
+    inline_keyboard: Vec<Vec<KeyJson<'a>>>,
+}
+
+#[derive(Serialize)]
+struct KeyJson<'a> {
+    text: &'a str,
+    callback_data: &'a str,
+}
+
+fn keyboard_json(keys: &Keys) -> Keyboard<'_> {
+    let rows =
+        keys.iter().map(|row| row.iter().map(|(text, data)| KeyJson { text, callback_data: data }).collect()).collect();
+    Keyboard { inline_keyboard: rows }
 }
 
 /// One outbox item on its way, and the entry it came from.
@@ -232,6 +265,18 @@ impl Sender {
                     tokio::spawn(async move { this.mark(q.user, q.seq, true).await });
                 }
             }
+        }
+    }
+
+    /// Starts delivering saved outbox items, given the items they were encoded
+    /// from, in the same order ([`encode_keeping`]); reads the saved bytes
+    /// instead when the two do not match.
+    pub fn enqueue_planned(&self, queued: Vec<Queued>, items: Vec<Item>) {
+        if queued.len() != items.len() {
+            return self.enqueue(queued);
+        }
+        for (q, item) in queued.into_iter().zip(items) {
+            self.start(Job { user: q.user, seq: q.seq, item });
         }
     }
 
@@ -386,24 +431,25 @@ impl Sender {
                 Ok(())
             }
             Item::Send { chat, html, keys } => {
-                let mut body = json!({ "chat_id": chat, "text": html, "parse_mode": "HTML" });
-                if let Some(keys) = keys {
-                    body["reply_markup"] = keyboard_json(keys);
-                }
+                let body = Body {
+                    chat_id: *chat,
+                    message_id: None,
+                    text: Some(html),
+                    parse_mode: Some("HTML"),
+                    reply_markup: keys.as_ref().map(keyboard_json),
+                };
                 outbox.call_json(Some(ChatId(*chat)), "sendMessage", &body).await
             }
             Item::Edit { chat, message, text, keys } => {
                 // Without a reply_markup Telegram removes the keyboard, as an answered question wants.
-                let (method, mut body) = match text {
-                    Some(text) => (
-                        "editMessageText",
-                        json!({ "chat_id": chat, "message_id": message, "text": text, "parse_mode": "HTML" }),
-                    ),
-                    None => ("editMessageReplyMarkup", json!({ "chat_id": chat, "message_id": message })),
+                let method = if text.is_some() { "editMessageText" } else { "editMessageReplyMarkup" };
+                let body = Body {
+                    chat_id: *chat,
+                    message_id: Some(*message),
+                    text: text.as_deref(),
+                    parse_mode: text.as_ref().map(|_| "HTML"),
+                    reply_markup: keys.as_ref().map(keyboard_json),
                 };
-                if let Some(keys) = keys {
-                    body["reply_markup"] = keyboard_json(keys);
-                }
                 match outbox.call_json(Some(ChatId(*chat)), method, &body).await {
                     Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
                     Err(err) => {
@@ -485,6 +531,37 @@ mod tests {
         let bytes = encode(&items);
         let back: Vec<Item> = bytes.iter().map(|b| serde_json::from_slice(b).expect("item")).collect();
         assert_eq!(back, items);
+    }
+
+    #[test]
+    fn call_bodies_are_the_bot_apis_json() {
+        let keys: Keys = vec![vec![("Go".into(), "g1:2".into())]];
+        let send = Body {
+            chat_id: 5,
+            message_id: None,
+            text: Some("Q &amp; A"),
+            parse_mode: Some("HTML"),
+            reply_markup: Some(keyboard_json(&keys)),
+        };
+        assert_eq!(
+            serde_json::to_value(&send).expect("json"),
+            json!({ "chat_id": 5, "text": "Q &amp; A", "parse_mode": "HTML",
+                    "reply_markup": { "inline_keyboard": [[{ "text": "Go", "callback_data": "g1:2" }]] } })
+        );
+        // The keyboard of an answered question goes: no reply_markup at all.
+        let edit = Body { chat_id: 5, message_id: Some(9), text: None, parse_mode: None, reply_markup: None };
+        assert_eq!(serde_json::to_value(&edit).expect("json"), json!({ "chat_id": 5, "message_id": 9 }));
+    }
+
+    #[test]
+    fn the_items_kept_beside_the_bytes_are_the_ones_the_bytes_hold() {
+        let out = Output { messages: vec![question("Next?")], ..Output::default() };
+        let reply = Reply { chat: ChatId(3), pressed: None, callback: Some(("cb", 5)) };
+        let kept = Mutex::new(Vec::new());
+        let bytes = encode_keeping(&out, &reply, &kept);
+        let read: Vec<Item> = bytes.iter().map(|b| serde_json::from_slice(b).expect("item")).collect();
+        assert_eq!(read, kept.into_inner().expect("kept"));
+        assert_eq!(read.len(), 2);
     }
 
     #[test]

@@ -200,17 +200,21 @@ impl Outbox {
     /// which waits 10 s after every 5xx answer before reporting it
     /// (`DELAY_ON_SERVER_ERROR` in teloxide-core): a chat's lane would stand still
     /// that long for each 502. Replies to steps are sent this way.
-    pub async fn call_json(
+    pub async fn call_json<B: serde::Serialize + Sync + ?Sized>(
         &self,
         chat: Option<ChatId>,
         method: &str,
-        body: &serde_json::Value,
+        body: &B,
     ) -> Result<(), RequestError> {
         self.retrying(chat, method, || self.post_json(method, body)).await
     }
 
     /// One POST of `method`, its answer read as the Bot API defines it.
-    pub async fn post_json(&self, method: &str, body: &serde_json::Value) -> Result<(), RequestError> {
+    pub async fn post_json<B: serde::Serialize + Sync + ?Sized>(
+        &self,
+        method: &str,
+        body: &B,
+    ) -> Result<(), RequestError> {
         let mut url = self.bot.api_url();
         url.path_segments_mut()
             .map_err(|()| RequestError::Api(ApiError::Unknown("the API URL cannot take a path".to_owned())))?

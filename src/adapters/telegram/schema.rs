@@ -36,7 +36,7 @@ use tracing::Instrument;
 
 use super::admin::Admin;
 use super::convert::{chat_of, lang_hint, user_id};
-use super::delivery::{FLOOD_BACKLOG, Reply, Sender, encode, now_ms, plan};
+use super::delivery::{FLOOD_BACKLOG, Reply, Sender, encode, encode_keeping, now_ms, plan};
 use super::menu::MenuCommand;
 use super::notices::{Notice, notice};
 use super::outbox::Outbox;
@@ -321,6 +321,8 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
     let id = EventId::telegram(i64::from(turn_update));
     let for_press = callback.clone();
     let started = std::time::Instant::now();
+    // The items of the reply as planned, beside their saved bytes.
+    let planned = std::sync::Mutex::new(Vec::new());
     // Err(true): the engine panicked on this update.
     let handled: Result<Result<Delivery, AppError>, bool> = if app.store().defers_durability() {
         // The step and the store's write take microseconds and never wait on the
@@ -328,7 +330,7 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
         let reply = Reply { chat, pressed, callback: callback.as_ref().map(|(id, at)| (id.as_str(), *at)) };
         let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let ctx = ctx_for(&app);
-            app.handle_once_deferred(user, id, &event, &ctx, &|out| encode(&plan(out, &reply)))
+            app.handle_once_deferred(user, id, &event, &ctx, &|out| encode_keeping(out, &reply, &planned))
         }));
         match step {
             Ok(Ok((delivery, durable))) => Ok(app.settled(user, durable).await.map(|()| delivery)),
@@ -351,7 +353,7 @@ async fn apply_and_queue(turn: Turn, deps: Deps) -> HandlerResult {
                 tracing::warn!(%user, problem = %problem, "guide problem");
             }
             admin.disk_ok();
-            sender.enqueue(queued);
+            sender.enqueue_planned(queued, planned.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner));
             if let Some(c) = command {
                 sender.note_command(chat, c);
             }

@@ -340,10 +340,11 @@ impl SledStore {
             let farewell_done =
                 slot.flags & flag::FAREWELL != 0 && self.outbox_keys_of(bucket, &slot.handle)?.is_empty();
             drop(guard);
-            // Durable before the next message of the chat goes out: after a crash,
-            // a message Telegram already has is not sent again. (A mark that waited
-            // for somebody else's flush, up to 2 ms, let 14 messages in 206 kills of
-            // the load test go out twice, against 1 with a flush of its own.)
+            // A message in the chat is marked `hurry`: durable before the next one
+            // goes out, so that after a crash a message Telegram already has is not
+            // sent again. (A mark that waited for somebody else's flush, up to 2 ms,
+            // let 14 messages in 206 kills of the load test go out twice, against 1
+            // with a flush of its own.)
             if farewell_done {
                 self.flusher.wait_durable()?;
                 self.slots.lock(bucket)?.put(at, None)?;
@@ -437,8 +438,8 @@ impl Store for SledStore {
 
         // The record as stored: its head names the event that wrote it (whose id
         // may not have reached `updates` before a crash), and a change without a
-        // record keeps it under a new head.
-        // A record this process wrote is not read back: its head's event is known.
+        // record keeps it under a new head. A record this process wrote is not
+        // read back: the event its head names is known.
         let (stored, head_event) = match (change.event, change.record, slot.wrote) {
             (None, Some(_), _) => (None, None),
             (Some(_), Some(_), Some(event)) => (None, event),
