@@ -29,8 +29,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::tz::TimeZone;
-use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
-use teloxide::types::{CallbackQuery, ChatId, Me, Message, MessageId, MessageKind, Update, UpdateKind};
+use teloxide::dispatching::UpdateHandler;
+use teloxide::types::{ChatId, Me, Message, MessageId, MessageKind, Update, UpdateKind};
 use teloxide::{ApiError, RequestError, dptree};
 use tracing::Instrument;
 
@@ -48,20 +48,32 @@ use crate::domain::engine::{Event, Press};
 pub type HandlerResult = Result<(), RequestError>;
 
 /// The whole handler tree.
+///
+/// dptree hands every filter and endpoint its own clone of each value it
+/// takes, so the update is shared as one `Arc<Update>` (cloned once, here)
+/// and looked into by reference; a press reaches its endpoint without a copy.
 pub fn schema() -> UpdateHandler<RequestError> {
-    let message = Update::filter_message()
-        .branch(teloxide::filter_command::<MenuCommand, _>().endpoint(on_command))
-        .branch(dptree::filter_map(|m: Message| m.text().map(str::to_owned)).endpoint(on_text))
-        .branch(dptree::filter_async(delivered_before).endpoint(ignore))
-        .branch(dptree::endpoint(on_other_message));
-    let private =
-        dptree::filter(in_private_chat).branch(Update::filter_callback_query().endpoint(on_press)).branch(message);
-    dptree::entry()
-        .branch(Update::filter_edited_message().endpoint(ignore))
-        .branch(dptree::filter_map(outside_private_chat).endpoint(point_to_private_chat))
-        .branch(private)
-        .branch(Update::filter_callback_query().endpoint(answer_only))
-        .branch(dptree::endpoint(ignore))
+    let message = dptree::filter_map(|update: Arc<Update>| match &update.kind {
+        UpdateKind::Message(m) => Some(m.clone()),
+        _ => None,
+    })
+    .branch(teloxide::filter_command::<MenuCommand, _>().endpoint(on_command))
+    .branch(dptree::filter_map(|m: Message| m.text().map(str::to_owned)).endpoint(on_text))
+    .branch(dptree::filter_async(delivered_before).endpoint(ignore))
+    .branch(dptree::endpoint(on_other_message));
+    let private = dptree::filter(in_private_chat).branch(dptree::filter(is_press).endpoint(on_press)).branch(message);
+    dptree::map(|update: Update| Arc::new(update)).chain(
+        dptree::entry()
+            .branch(dptree::filter(|u: Arc<Update>| matches!(u.kind, UpdateKind::EditedMessage(_))).endpoint(ignore))
+            .branch(dptree::filter_map(outside_private_chat).endpoint(point_to_private_chat))
+            .branch(private)
+            .branch(dptree::filter(is_press).endpoint(answer_only))
+            .branch(dptree::endpoint(ignore)),
+    )
+}
+
+fn is_press(update: Arc<Update>) -> bool {
+    matches!(update.kind, UpdateKind::CallbackQuery(_))
 }
 
 /// Group and channel chats the bot has already pointed to a private chat,
@@ -107,7 +119,7 @@ struct Deps {
     admin: Arc<Admin>,
 }
 
-fn in_private_chat(update: Update) -> bool {
+fn in_private_chat(update: Arc<Update>) -> bool {
     match &update.kind {
         UpdateKind::Message(m) => m.chat.is_private(),
         UpdateKind::CallbackQuery(q) => q.message.as_ref().is_none_or(|m| m.chat().is_private()),
@@ -115,9 +127,9 @@ fn in_private_chat(update: Update) -> bool {
     }
 }
 
-fn outside_private_chat(update: Update) -> Option<Message> {
-    match update.kind {
-        UpdateKind::Message(m) | UpdateKind::ChannelPost(m) if !m.chat.is_private() => Some(m),
+fn outside_private_chat(update: Arc<Update>) -> Option<Message> {
+    match &update.kind {
+        UpdateKind::Message(m) | UpdateKind::ChannelPost(m) if !m.chat.is_private() => Some(m.clone()),
         _ => None,
     }
 }
@@ -125,7 +137,7 @@ fn outside_private_chat(update: Update) -> Option<Message> {
 /// Telegram redelivers updates whose offset was not confirmed (a crash after
 /// fetching). Messages the app never sees (stickers, photos…) are answered once
 /// per update id through the store's index; a store failure lets them through.
-async fn delivered_before(update: Update, app: Arc<App>) -> bool {
+async fn delivered_before(update: Arc<Update>, app: Arc<App>) -> bool {
     let id = EventId::telegram(i64::from(update.id.0));
     match tokio::task::spawn_blocking(move || app.store().first_delivery(id)).await {
         Ok(Ok(first)) => {
@@ -147,8 +159,10 @@ async fn ignore() -> HandlerResult {
 }
 
 /// A press outside a private chat: answered, nothing else.
-async fn answer_only(q: CallbackQuery, outbox: Outbox) -> HandlerResult {
-    outbox.answer(q.id).await;
+async fn answer_only(update: Arc<Update>, outbox: Outbox) -> HandlerResult {
+    if let UpdateKind::CallbackQuery(q) = &update.kind {
+        outbox.answer(q.id.clone()).await;
+    }
     Ok(())
 }
 
@@ -164,7 +178,7 @@ async fn point_to_private_chat(msg: Message, me: Me, outbox: Outbox, told: Arc<T
 // dptree injects each dependency by type; bundling them would hide what an endpoint uses.
 #[allow(clippy::too_many_arguments)]
 async fn on_command(
-    update: Update,
+    update: Arc<Update>,
     msg: Message,
     command: MenuCommand,
     app: Arc<App>,
@@ -187,7 +201,7 @@ async fn on_command(
 
 #[allow(clippy::too_many_arguments)]
 async fn on_text(
-    update: Update,
+    update: Arc<Update>,
     msg: Message,
     text: String,
     app: Arc<App>,
@@ -218,8 +232,7 @@ async fn on_other_message(msg: Message, outbox: Outbox) -> HandlerResult {
 /// otherwise. Data the bot did not make changes nothing.
 #[allow(clippy::too_many_arguments)]
 async fn on_press(
-    update: Update,
-    q: CallbackQuery,
+    update: Arc<Update>,
     app: Arc<App>,
     outbox: Outbox,
     sender: Sender,
@@ -227,6 +240,7 @@ async fn on_press(
     zone: TimeZone,
     admin: Arc<Admin>,
 ) -> HandlerResult {
+    let UpdateKind::CallbackQuery(q) = &update.kind else { return Ok(()) };
     let Some(press) = q.data.as_deref().and_then(Press::decode) else {
         tracing::debug!(update = update.id.0, "callback data the bot did not make; ignored");
         outbox.answer(q.id.clone()).await;
