@@ -26,8 +26,10 @@
 //! ```
 
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use futures_util::FutureExt;
 use jiff::tz::TimeZone;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::types::{ChatId, Me, Message, MessageId, MessageKind, Update, UpdateKind};
@@ -280,15 +282,20 @@ fn message_turn(update: &Update, msg: &Message, event: Event) -> Option<Turn> {
 /// Applies one turn and queues its reply. The app persists the new state
 /// with the reply before it returns, so nothing is sent before it is safe.
 /// A failure or a panic ends this update only: logged, and the person gets
-/// a short apology. The turn runs as its own task so that a panic anywhere
-/// in it cannot end the chat's worker in the dispatcher (teloxide #1435).
+/// a short apology. A panic anywhere in the turn is caught at its future, so
+/// that it cannot end the chat's worker in the dispatcher (teloxide #1435);
+/// the turn runs on the handler's own task (a task of its own per update cost
+/// a spawn and a wake-up a step).
 async fn take_turn(turn: Turn, deps: Deps) -> HandlerResult {
     let span = tracing::info_span!("update", id = turn.update, chat = turn.chat.0);
     let (chat, lang, outbox) = (turn.chat, turn.lang.clone(), deps.outbox.clone());
-    match tokio::spawn(apply_and_queue(turn, deps).instrument(span)).await {
+    // Unwind safety: as when the turn was a task of its own. What a turn shares
+    // (the app's caches and locks, the sender's lanes) sits behind locks read
+    // through poisoning, and the engine's step has its own catch_unwind.
+    match AssertUnwindSafe(apply_and_queue(turn, deps).instrument(span)).catch_unwind().await {
         Ok(result) => result,
-        Err(err) => {
-            tracing::error!(chat = chat.0, panicked = err.is_panic(), "an update handler stopped");
+        Err(_) => {
+            tracing::error!(chat = chat.0, panicked = true, "an update handler stopped");
             apologise(&outbox, chat, lang.as_deref(), Notice::Apology).await
         }
     }
