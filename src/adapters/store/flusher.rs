@@ -35,20 +35,76 @@ pub(super) type FlushFn = Box<dyn FnMut() -> sled::Result<usize> + Send>;
 /// after a successful flush, in the order the tickets were taken.
 pub(super) type After = Box<dyn FnOnce() + Send>;
 
-/// A flush that covered this many tickets or more means the store is busy:
-/// the next flush starts no sooner than [`BUSY_GAP`] after it started, so
-/// that it covers more writes. Each sled flush hands the log buffer to sled's
-/// I/O pool, which wakes all seven of its idle threads: at saturation the gap
-/// is worth a fifth of the throughput (100 users answering at once: 7,000
-/// steps/s against 5,850 without it). Under a steady load well below that
-/// (~500 steps/s, two or three tickets a flush), a gap only delays replies: a
-/// threshold of two gave p50/p99 1.8/5.2 ms against 1.1/3.3 with twelve and
-/// 1.0/3.4 without a gap, while at saturation twelve did as well as two
-/// (7,284 against 6,979 and 7,175 steps/s; a flush then covers dozens).
-/// Below the threshold every flush starts at once.
+/// When the store is busy, a flush starts no sooner than a gap after the one
+/// before it started, so that it covers more writes. Each sled flush hands
+/// the log buffer to sled's I/O pool, which wakes all seven of its idle
+/// threads (each two or three times, through parking_lot's requeue): about
+/// 200 µs of CPU a flush on a 2-vCPU VM, more than a step's own work.
+///
+/// Busy means either of two things. A flush covered [`BUSY`] tickets or
+/// more: the next waits [`BUSY_GAP`]. Where flushes come round quickly and
+/// each covers only a few tickets, tickets came at [`BUSY_RATE`] a second or
+/// more over the last [`RATE_WINDOW`]: the next waits [`RATE_GAP`]. Under a
+/// steady load well below both (~500 steps/s, a commit and a mark each), a
+/// gap would only delay replies: a threshold of two tickets gave p50/p99
+/// 1.8/5.2 ms against 1.1/3.3 with twelve and 1.0/3.4 without a gap.
+/// Measured, 100 users answering at once: on one machine flushes covered
+/// dozens of tickets and the 2 ms gap gave 7,284 steps/s against 5,850
+/// without; on a slower one they covered three, and the rate rule halved the
+/// flushes (1,530 → 780 a second) and cut CPU per step by 2–20% in four
+/// alternating pairs (398/381/373/401 → 313/359/366/365 µs), while at ~500
+/// steps/s offered it does not trigger (the same flushes a second).
 const BUSY: u32 = 12;
 /// See [`BUSY`].
 const BUSY_GAP: Duration = Duration::from_millis(2);
+/// See [`BUSY`]: tickets a second (a step takes two) that make the store busy.
+const BUSY_RATE: u64 = 3_000;
+/// See [`BUSY`].
+const RATE_WINDOW: Duration = Duration::from_millis(10);
+/// See [`BUSY`].
+const RATE_GAP: Duration = Duration::from_millis(1);
+
+/// How busy the store is, from the tickets each flush covered: the gap the
+/// next flush keeps after the start of the one before.
+#[derive(Debug)]
+struct Pace {
+    window_from: Instant,
+    tickets: u64,
+    /// The last full window's rate reached [`BUSY_RATE`].
+    fast: bool,
+    /// The last flush covered [`BUSY`] tickets or more.
+    crowded: bool,
+}
+
+impl Pace {
+    fn new(now: Instant) -> Pace {
+        Pace { window_from: now, tickets: 0, fast: false, crowded: false }
+    }
+
+    /// A flush started at `at`, covering `covered` tickets.
+    fn flushed(&mut self, at: Instant, covered: u32) {
+        self.tickets += u64::from(covered);
+        let span = at.saturating_duration_since(self.window_from);
+        if span >= RATE_WINDOW {
+            let micros = u64::try_from(span.as_micros()).unwrap_or(u64::MAX);
+            self.fast = self.tickets.saturating_mul(1_000_000) / micros >= BUSY_RATE;
+            self.window_from = at;
+            self.tickets = 0;
+        }
+        self.crowded = covered >= BUSY;
+    }
+
+    /// How long after the last flush started the next one may start.
+    fn gap(&self) -> Duration {
+        if self.crowded {
+            BUSY_GAP
+        } else if self.fast {
+            RATE_GAP
+        } else {
+            Duration::ZERO
+        }
+    }
+}
 
 /// Handle to the flusher thread; dropping it flushes once more and joins.
 pub(super) struct Flusher {
@@ -242,17 +298,18 @@ impl Drop for StopOnExit<'_> {
 
 fn run(shared: &Shared, flush: &mut FlushFn) {
     let _stop = StopOnExit(shared);
-    // When the flush before covered many writes, the next one waits for more.
-    let mut last: Option<(Instant, u32)> = None;
+    // When the store is busy, the next flush waits for more writes.
+    let mut pace = Pace::new(Instant::now());
+    let mut last: Option<Instant> = None;
     loop {
         let mut state = shared.lock();
         while !state.requested && !state.shutdown {
             state = shared.work.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
-        if let Some((at, covered)) = last
-            && covered >= BUSY
+        if let Some(at) = last
             && !state.shutdown
-            && let Some(rest) = BUSY_GAP.checked_sub(at.elapsed())
+            && let Some(rest) = pace.gap().checked_sub(at.elapsed())
+            && !rest.is_zero()
         {
             drop(state);
             thread::sleep(rest);
@@ -261,7 +318,9 @@ fn run(shared: &Shared, flush: &mut FlushFn) {
         if !state.requested {
             break; // shutdown with nobody waiting
         }
-        last = Some((Instant::now(), std::mem::take(&mut state.asked)));
+        let now = Instant::now();
+        pace.flushed(now, std::mem::take(&mut state.asked));
+        last = Some(now);
         state.requested = false;
         state.started += 1;
         let number = state.started;
@@ -360,6 +419,34 @@ mod tests {
         let starts = starts.lock().expect("starts").clone();
         assert_eq!(starts.len(), 3, "one flush each: the first, the busy one, the last");
         assert!(starts[2] - starts[1] >= BUSY_GAP, "{:?} after a busy flush", starts[2] - starts[1]);
+    }
+
+    #[test]
+    fn a_fast_stream_of_tickets_spaces_flushes_and_a_slow_one_does_not() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        // ~500 steps/s: two tickets every 2 ms, 1,000 a second.
+        let mut slow = Pace::new(t0);
+        for i in 1..=20 {
+            slow.flushed(ms(2 * i), 2);
+            assert_eq!(slow.gap(), Duration::ZERO, "flush {i}");
+        }
+        // Three tickets every 0.6 ms: 5,000 a second, busy once a window is seen.
+        let mut fast = Pace::new(t0);
+        let mut at = t0;
+        for _ in 0..20 {
+            at += Duration::from_micros(600);
+            fast.flushed(at, 3);
+        }
+        assert_eq!(fast.gap(), RATE_GAP);
+        // The load falls away: the next full window clears it.
+        fast.flushed(at + Duration::from_millis(50), 1);
+        assert_eq!(fast.gap(), Duration::ZERO);
+        // One crowded flush waits the longer gap, whatever the rate.
+        fast.flushed(at + Duration::from_millis(51), BUSY);
+        assert_eq!(fast.gap(), BUSY_GAP);
+        fast.flushed(at + Duration::from_millis(52), 1);
+        assert_eq!(fast.gap(), Duration::ZERO);
     }
 
     #[test]
